@@ -1,0 +1,108 @@
+"""All configuration in one place, read from the environment (and a `.env` file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flows.registry import BUILTIN_DIR
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "test", "xxx"}
+
+
+class Settings(BaseSettings):
+    """cxbot's settings; each field is an environment variable (see docs/settings.md)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CXBOT_", env_file=".env", extra="ignore", use_attribute_docstrings=True
+    )
+
+    environment: Literal["development", "production"] = "development"
+    """`production` refuses placeholder secrets."""
+    database_url: str = "sqlite+aiosqlite:///./cxbot.db"
+    """Any SQLAlchemy async URL; SQLite runs in WAL mode."""
+    flows_dir: Path | None = None
+    """A folder of your own flow files, loaded after the shipped ones (same id: yours wins)."""
+    include_builtin_flows: bool = True
+    """Load the shipped nps, ces and csat flows."""
+    auto_migrate: bool = True
+    """Apply database migrations when the server starts."""
+    flow_reload_seconds: float = 2.0
+    """How often changed flow files are picked up (0 turns it off)."""
+    host: str = "127.0.0.1"
+    """Address `cxbot serve` listens on."""
+    port: int = 8000
+    """Port `cxbot serve` listens on."""
+    public_url: str | None = None
+    """The URL customers and platforms reach this server at (for webhooks)."""
+    max_body_bytes: int = 1_000_000
+    """Requests larger than this are refused with 413."""
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "CXBOT_TELEGRAM_BOT_TOKEN"),
+    )
+    """The token from @BotFather; without it the Telegram channel is not mounted."""
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "CXBOT_TELEGRAM_WEBHOOK_SECRET"),
+    )
+    """Sent by Telegram in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -."""
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "CXBOT_TELEGRAM_API_BASE_URL"),
+    )
+    """The Bot API server (a self-hosted one, or a test fake)."""
+    telegram_polling: bool = False
+    """Fetch updates by long polling instead of a webhook (`cxbot serve --telegram-polling`)."""
+
+    wechat_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("WECHAT_TOKEN", "CXBOT_WECHAT_TOKEN")
+    )
+    """The Token of the Official Account's server settings; without it WeChat is not mounted."""
+    wechat_app_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("WECHAT_APP_ID", "CXBOT_WECHAT_APP_ID")
+    )
+    """The AppID (开发者ID)."""
+    wechat_app_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("WECHAT_APP_SECRET", "CXBOT_WECHAT_APP_SECRET")
+    )
+    """The AppSecret, for the customer-service message API."""
+    wechat_encoding_aes_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WECHAT_ENCODING_AES_KEY", "CXBOT_WECHAT_ENCODING_AES_KEY"),
+    )
+    """The EncodingAESKey; when set, safe mode (encrypted bodies) is accepted."""
+    wechat_api_base_url: str = Field(
+        default="https://api.weixin.qq.com",
+        validation_alias=AliasChoices("WECHAT_API_BASE_URL", "CXBOT_WECHAT_API_BASE_URL"),
+    )
+    """The WeChat API server (a test fake in tests)."""
+
+    @property
+    def flow_paths(self) -> list[Path]:
+        """Folders and files flows are loaded from, in order."""
+        paths = [BUILTIN_DIR] if self.include_builtin_flows else []
+        if self.flows_dir is not None:
+            paths.append(self.flows_dir)
+        return paths
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> Settings:
+        if self.environment != "production":
+            return self
+        for name in (
+            "telegram_bot_token",
+            "telegram_webhook_secret",
+            "wechat_token",
+            "wechat_app_secret",
+        ):
+            value = getattr(self, name)
+            if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    f"{name} looks like a placeholder; set a real secret in production"
+                )
+        return self

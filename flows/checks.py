@@ -1,0 +1,198 @@
+"""Checks a flow beyond its shape: links between steps, translations, conditions, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from flows.conditions import ConditionError, check_condition
+from flows.model import (
+    ALLOWED_METRIC_RANGES,
+    ChoiceStep,
+    EndStep,
+    Flow,
+    HandoffStep,
+    Localized,
+    OpenStep,
+    ScaleStep,
+    answer_name,
+)
+from flows.texts import placeholders
+
+BUILTIN_NAMES = ("customer_name", "channel", "language")
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a flow, at a path inside the YAML document."""
+
+    path: Path_
+    message: str
+
+
+def known_names(flow: Flow) -> set[str]:
+    """The names conditions and texts may use: answers, flow variables and built-ins."""
+    names = set(BUILTIN_NAMES) | set(flow.variables)
+    for step in flow.steps:
+        if isinstance(step, ScaleStep | ChoiceStep | OpenStep):
+            names.add(answer_name(step))
+    return names
+
+
+def _texts(flow: Flow) -> Iterator[tuple[Path_, Localized]]:
+    yield ("name",), flow.name
+    if flow.description is not None:
+        yield ("description",), flow.description
+    for name, value in flow.variables.items():
+        yield ("variables", name), value
+    for index, step in enumerate(flow.steps):
+        base: Path_ = ("steps", index)
+        yield (*base, "text"), step.text
+        if isinstance(step, ScaleStep | ChoiceStep) and step.reask is not None:
+            yield (*base, "reask"), step.reask
+        if isinstance(step, ScaleStep) and step.labels is not None:
+            yield (*base, "labels", "min"), step.labels.min
+            yield (*base, "labels", "max"), step.labels.max
+        if isinstance(step, ChoiceStep):
+            for number, choice in enumerate(step.choices):
+                yield (*base, "choices", number, "label"), choice.label
+
+
+def _successors(flow: Flow, index: int) -> list[tuple[Path_, str]]:
+    step = flow.steps[index]
+    if isinstance(step, EndStep | HandoffStep):
+        return []
+    base: Path_ = ("steps", index, "next")
+    if step.next is None:
+        following = flow.steps[index + 1].id if index + 1 < len(flow.steps) else None
+        return [(("steps", index), following)] if following else []
+    if isinstance(step.next, str):
+        return [(base, step.next)]
+    return [((*base, arm, "goto"), branch.goto) for arm, branch in enumerate(step.next)]
+
+
+def check(flow: Flow) -> list[Problem]:
+    """Every problem found in a shape-valid flow; empty when the flow is good to run."""
+    problems: list[Problem] = []
+    add = lambda path, message: problems.append(Problem(path, message))  # noqa: E731
+    languages = set(flow.languages)
+    if flow.default_language not in languages:
+        add(
+            ("default_language",),
+            f"default_language '{flow.default_language}' is not one of languages {flow.languages}",
+        )
+
+    ids: dict[str, int] = {}
+    for index, step in enumerate(flow.steps):
+        if step.id in ids:
+            add(("steps", index, "id"), f"step id '{step.id}' is used twice; ids must be unique")
+        ids.setdefault(step.id, index)
+        if isinstance(step, ScaleStep | ChoiceStep | OpenStep):
+            name = answer_name(step)
+            if name in flow.variables or name in BUILTIN_NAMES:
+                add(
+                    ("steps", index),
+                    f"step '{step.id}' saves its answer as '{name}', which is "
+                    "already a variable name",
+                )
+
+    for path, text in _texts(flow):
+        if isinstance(text, str):
+            if len(languages) > 1:
+                add(
+                    path,
+                    f"missing translation: write one text per language, e.g. "
+                    f"{{{', '.join(f'{lang}: ...' for lang in flow.languages)}}}",
+                )
+            continue
+        for language in flow.languages:
+            if not text.get(language, "").strip():
+                add(path, f"missing translation for '{language}'")
+        for language in text:
+            if language not in languages:
+                add(
+                    (*path, language),
+                    f"language '{language}' is not in the flow's languages {flow.languages}",
+                )
+
+    names = known_names(flow)
+    for path, text in _texts(flow):
+        for value in [text] if isinstance(text, str) else text.values():
+            for name in placeholders(value):
+                if name not in names:
+                    add(path, f"unknown variable '{{{name}}}'; known: {', '.join(sorted(names))}")
+
+    for index, step in enumerate(flow.steps):
+        if isinstance(step, ScaleStep):
+            problems.extend(_check_scale(step, index))
+        next_ = getattr(step, "next", None)
+        if isinstance(next_, list):
+            for arm, branch in enumerate(next_):
+                last = arm == len(next_) - 1
+                if branch.if_ is None and not last:
+                    add(
+                        ("steps", index, "next", arm),
+                        "only the last arm may omit 'if'; arms below it would never be used",
+                    )
+                if branch.if_ is not None and last:
+                    add(
+                        ("steps", index, "next", arm),
+                        "the last arm of 'next' needs no 'if': "
+                        "add a final '- goto: <step>' for answers no condition matches",
+                    )
+                if branch.if_ is not None:
+                    try:
+                        check_condition(branch.if_, names)
+                    except ConditionError as exc:
+                        add(("steps", index, "next", arm, "if"), str(exc))
+
+    for number, rule in enumerate(flow.escalation):
+        try:
+            check_condition(rule.when, names)
+        except ConditionError as exc:
+            add(("escalation", number, "when"), str(exc))
+
+    for index in range(len(flow.steps)):
+        for path, target in _successors(flow, index):
+            if target not in ids:
+                add(
+                    path,
+                    f"'next' points to '{target}', but no step has that id; "
+                    f"steps: {', '.join(ids)}",
+                )
+
+    reachable = {0}
+    queue = [0]
+    while queue:
+        index = queue.pop()
+        for _, target in _successors(flow, index):
+            if target in ids and ids[target] not in reachable:
+                reachable.add(ids[target])
+                queue.append(ids[target])
+    for index, step in enumerate(flow.steps):
+        if index not in reachable and ids.get(step.id) == index:
+            add(("steps", index), f"step '{step.id}' is unreachable: no step leads to it")
+    return problems
+
+
+def _check_scale(step: ScaleStep, index: int) -> list[Problem]:
+    path: Path_ = ("steps", index)
+    metric = step.metric
+    if metric in ALLOWED_METRIC_RANGES:
+        allowed = ALLOWED_METRIC_RANGES[metric]
+        if step.range is None and len(allowed) > 1:
+            options = " or ".join(f"[{lo}, {hi}]" for lo, hi in sorted(allowed, reverse=True))
+            return [Problem(path, f"metric '{metric}' needs a range: {options}")]
+        if step.range is not None and tuple(step.range) not in allowed:
+            options = " or ".join(f"[{lo}, {hi}]" for lo, hi in sorted(allowed, reverse=True))
+            return [Problem((*path, "range"), f"metric '{metric}' uses range {options}")]
+        return []
+    if step.range is None:
+        return [
+            Problem(
+                path, "a scale needs a range such as [1, 5] (only nps and csat have a fixed one)"
+            )
+        ]
+    return []

@@ -1,0 +1,301 @@
+"""The interview engine: a pure function of (flow, state, inbound) -> Outcome.
+
+No I/O and no clock: the time arrives with the inbound message. An answer that cannot
+be used is a normal outcome (a re-ask), never an exception.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flows import language as languages
+from flows import texts
+from flows.conditions import evaluate
+from flows.events import (
+    AnswerRecorded,
+    AnswerRejected,
+    EscalationRequested,
+    Event,
+    InterviewAbandoned,
+    InterviewCompleted,
+    InterviewHandedOff,
+    InterviewStarted,
+    LanguageChanged,
+    MetricRecorded,
+)
+from flows.matching import (
+    DEFAULT_HANDOFF_KEYWORDS,
+    SKIP_KEYWORDS,
+    STOP_KEYWORDS,
+    match_choice,
+    matches_keyword,
+)
+from flows.model import (
+    ChoiceStep,
+    EndStep,
+    Flow,
+    HandoffStep,
+    Localized,
+    MessageStep,
+    OpenStep,
+    ScaleStep,
+    Step,
+    answer_name,
+    scale_range,
+)
+from flows.scores import parse_score
+from flows.state import Button, ConversationState, Inbound, Outbound, Outcome
+
+MAX_STEPS = 50
+"""Steps run for one inbound message before the engine stops a runaway loop."""
+
+
+class _Turn:
+    """Collects what one call produces while the state is threaded through."""
+
+    def __init__(self, flow: Flow, state: ConversationState) -> None:
+        self.flow = flow
+        self.state = state
+        self.outbound: list[Outbound] = []
+        self.events: list[Event] = []
+
+    def outcome(self) -> Outcome:
+        return Outcome(self.state, tuple(self.outbound), tuple(self.events))
+
+    def names(self) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            name: texts.pick(value, self.state.language, self.flow.default_language)
+            for name, value in self.flow.variables.items()
+        }
+        values.update(customer_name="", channel="")
+        values.update(self.state.variables)
+        values.update(self.state.answers)
+        values["language"] = self.state.language
+        return values
+
+    def say(self, text: Localized) -> str:
+        chosen = texts.pick(text, self.state.language, self.flow.default_language)
+        return texts.fill(chosen, self.names())
+
+    def builtin(self, key: str, **values: Any) -> str:
+        return texts.builtin(key, self.state.language, **values)
+
+
+def start(
+    flow: Flow,
+    *,
+    version: str,
+    at: datetime,
+    language_hints: tuple[str | None, ...] = (),
+    variables: dict[str, str] | None = None,
+) -> Outcome:
+    """Begin an interview: pick the language and run up to the first question."""
+    language = languages.choose(flow.languages, flow.default_language, *language_hints)
+    state = ConversationState(
+        flow_id=flow.id,
+        flow_version=version,
+        language=language,
+        started_at=at,
+        last_activity_at=at,
+        variables=dict(variables or {}),
+    )
+    turn = _Turn(flow, state)
+    turn.events.append(InterviewStarted(flow.id, version, language))
+    _run_from(turn, flow.steps[0].id)
+    return turn.outcome()
+
+
+def is_expired(flow: Flow, state: ConversationState, at: datetime) -> bool:
+    """True when an active interview waited longer than the flow's reply timeout."""
+    idle = (at - state.last_activity_at).total_seconds()
+    return state.status == "active" and idle > flow.timeout_seconds
+
+
+def expire(flow: Flow, state: ConversationState, at: datetime) -> Outcome:
+    """Close an idle interview as abandoned (no message: the customer has gone)."""
+    if not is_expired(flow, state, at):
+        return Outcome(state)
+    closed = state.evolve(status="abandoned", step_id=None)
+    return Outcome(closed, (), (InterviewAbandoned("timeout"),))
+
+
+def advance(flow: Flow, state: ConversationState, inbound: Inbound) -> Outcome:
+    """Take one customer message and run the interview until it waits again."""
+    if state.status == "active" and is_expired(flow, state, inbound.at):
+        return expire(flow, state, inbound.at)
+    if state.status != "active":
+        return Outcome(state)  # handed off or finished: the engine stays quiet
+    turn = _Turn(flow, state.evolve(last_activity_at=inbound.at))
+    text = (inbound.text or "").strip()
+
+    if text and not inbound.button:
+        detected = languages.detect(text)
+        if detected in flow.languages and detected != turn.state.language:
+            turn.events.append(LanguageChanged(turn.state.language, detected))
+            turn.state = turn.state.evolve(language=detected)
+
+    if inbound.command == "stop" or (text and matches_keyword(text, STOP_KEYWORDS)):
+        turn.outbound.append(Outbound(turn.builtin("stopped")))
+        turn.events.append(InterviewAbandoned("customer-stopped"))
+        turn.state = turn.state.evolve(status="abandoned", step_id=None)
+        return turn.outcome()
+
+    handoff_words = flow.handoff_keywords or DEFAULT_HANDOFF_KEYWORDS
+    if inbound.command == "human" or (text and matches_keyword(text, handoff_words)):
+        turn.outbound.append(Outbound(turn.builtin("handoff")))
+        _hand_off(turn, "customer-request", "high", turn.state.step_id)
+        return turn.outcome()
+
+    if turn.state.step_id is None:  # nothing asked (should not happen while active)
+        return turn.outcome()
+    step = flow.step(turn.state.step_id)
+    value = _read_answer(step, inbound, text)
+    if value is _INVALID:
+        turn.events.append(AnswerRejected(step.id, inbound.button or text))
+        turn.state = turn.state.evolve(attempts=turn.state.attempts + 1)
+        turn.outbound.append(_reask(turn, step))
+        return turn.outcome()
+    _record(turn, step, value, text)
+    _run_from(turn, _next_step(turn, step))
+    return turn.outcome()
+
+
+_INVALID: Any = object()
+
+
+def _read_answer(step: Step, inbound: Inbound, text: str) -> Any:
+    if inbound.button is not None:
+        step_id, _, value = inbound.button.partition(":")
+        if step_id != step.id:
+            return _INVALID  # a stale button from an earlier question
+        if isinstance(step, ScaleStep):
+            low, high = scale_range(step)
+            return (
+                int(value)
+                if value.lstrip("-").isdigit() and low <= int(value) <= high
+                else _INVALID
+            )
+        if isinstance(step, ChoiceStep):
+            return value if any(c.value == value for c in step.choices) else _INVALID
+        return _INVALID
+    if isinstance(step, ScaleStep):
+        low, high = scale_range(step)
+        score = parse_score(text, low, high)
+        return _INVALID if score is None else score
+    if isinstance(step, ChoiceStep):
+        choice = match_choice(text, step.choices)
+        return _INVALID if choice is None else choice
+    if isinstance(step, OpenStep):
+        if step.optional and matches_keyword(text, SKIP_KEYWORDS):
+            return None
+        return text if text else _INVALID
+    return _INVALID
+
+
+def _record(turn: _Turn, step: Step, value: Any, text: str) -> None:
+    assert isinstance(step, ScaleStep | ChoiceStep | OpenStep)
+    name = answer_name(step)
+    turn.state = turn.state.evolve(answers={**turn.state.answers, name: value}, attempts=0)
+    turn.events.append(AnswerRecorded(step.id, name, value, text or str(value)))
+    if isinstance(step, ScaleStep) and step.metric:
+        low, high = scale_range(step)
+        turn.events.append(MetricRecorded(step.id, step.metric, value, low, high))
+    if not turn.state.escalated:
+        for rule in turn.flow.escalation:
+            if evaluate(rule.when, turn.names()):
+                turn.events.append(EscalationRequested(rule.reason, rule.priority, step.id))
+                turn.state = turn.state.evolve(escalated=True)
+                break
+
+
+def _next_step(turn: _Turn, step: Step) -> str | None:
+    next_ = getattr(step, "next", None)
+    if next_ is None:
+        index = turn.flow.steps.index(step)
+        return turn.flow.steps[index + 1].id if index + 1 < len(turn.flow.steps) else None
+    if isinstance(next_, str):
+        return next_
+    names = turn.names()
+    for branch in next_:
+        if branch.if_ is None or evaluate(branch.if_, names):
+            return branch.goto
+    return None
+
+
+def _hand_off(turn: _Turn, reason: str, priority: str, step_id: str | None) -> None:
+    if not turn.state.escalated:
+        turn.events.append(EscalationRequested(reason, priority, step_id))
+    turn.events.append(InterviewHandedOff(reason))
+    turn.state = turn.state.evolve(status="handed_off", step_id=None, escalated=True)
+
+
+def _run_from(turn: _Turn, step_id: str | None) -> None:
+    for _ in range(MAX_STEPS):
+        if step_id is None:
+            turn.events.append(InterviewCompleted())
+            turn.state = turn.state.evolve(status="completed", step_id=None)
+            return
+        step = turn.flow.step(step_id)
+        if isinstance(step, MessageStep):
+            turn.outbound.append(Outbound(turn.say(step.text)))
+            step_id = _next_step(turn, step)
+        elif isinstance(step, EndStep):
+            turn.outbound.append(Outbound(turn.say(step.text)))
+            step_id = None
+        elif isinstance(step, HandoffStep):
+            turn.outbound.append(Outbound(turn.say(step.text)))
+            _hand_off(turn, step.reason, step.priority, step.id)
+            return
+        else:
+            turn.outbound.append(_question(turn, step))
+            turn.state = turn.state.evolve(step_id=step.id, attempts=0)
+            return
+    turn.events.append(InterviewAbandoned("step-limit"))
+    turn.state = turn.state.evolve(status="abandoned", step_id=None)
+
+
+def _question(turn: _Turn, step: ScaleStep | ChoiceStep | OpenStep) -> Outbound:
+    text = turn.say(step.text)
+    if isinstance(step, ScaleStep):
+        low, high = scale_range(step)
+        if step.labels is not None:
+            labels = {
+                "low": low,
+                "high": high,
+                "low_label": turn.say(step.labels.min),
+                "high_label": turn.say(step.labels.max),
+            }
+            text = f"{text}\n{turn.builtin('scale_labels', **labels)}"
+        buttons = tuple(Button(str(n), f"{step.id}:{n}") for n in range(low, high + 1))
+        hint = turn.builtin("scale_hint_plain", low=low, high=high)
+        return Outbound(text, buttons, hint, step.id)
+    if isinstance(step, ChoiceStep):
+        buttons = tuple(Button(turn.say(c.label), f"{step.id}:{c.value}") for c in step.choices)
+        numbered = "\n".join(f"{n}. {b.label}" for n, b in enumerate(buttons, start=1))
+        return Outbound(text, buttons, f"{turn.builtin('choice_hint')}\n{numbered}", step.id)
+    if step.optional:
+        text = f"{text}\n{turn.builtin('open_optional_hint')}"
+    return Outbound(text, (), "", step.id)
+
+
+def _reask(turn: _Turn, step: Step) -> Outbound:
+    question = (
+        _question(turn, step) if isinstance(step, ScaleStep | ChoiceStep | OpenStep) else None
+    )
+    assert question is not None
+    if isinstance(step, ScaleStep):
+        low, high = scale_range(step)
+        text = (
+            turn.say(step.reask)
+            if step.reask
+            else turn.builtin(
+                "reask_scale", low=low, high=high, example=high - 1 if high > 1 else high
+            )
+        )
+        return Outbound(text, question.buttons, "", step.id)  # the re-ask says how to answer
+    if isinstance(step, ChoiceStep):
+        text = turn.say(step.reask) if step.reask else turn.builtin("reask_choice")
+    else:
+        text = turn.builtin("reask_open")
+    return Outbound(text, question.buttons, question.hint, step.id)

@@ -1,0 +1,87 @@
+"""Events the engine reports: small frozen values with stable names.
+
+Storage appends them; escalations, dashboards and notifications read them. Adding a new
+reaction never touches the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events; `name` is the stable identifier stored with each one."""
+
+    name: ClassVar[str] = "event"
+
+    def data(self) -> dict[str, Any]:
+        """The event's fields as JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InterviewStarted(Event):
+    name: ClassVar[str] = "interview-started"
+    flow_id: str
+    flow_version: str
+    language: str
+
+
+@dataclass(frozen=True)
+class AnswerRecorded(Event):
+    name: ClassVar[str] = "answer-recorded"
+    step_id: str
+    variable: str
+    value: int | str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class MetricRecorded(Event):
+    name: ClassVar[str] = "metric-recorded"
+    step_id: str
+    metric: str
+    value: int
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class AnswerRejected(Event):
+    name: ClassVar[str] = "answer-rejected"
+    step_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LanguageChanged(Event):
+    name: ClassVar[str] = "language-changed"
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class EscalationRequested(Event):
+    name: ClassVar[str] = "escalation-requested"
+    reason: str
+    priority: str
+    step_id: str | None
+
+
+@dataclass(frozen=True)
+class InterviewHandedOff(Event):
+    name: ClassVar[str] = "interview-handed-off"
+    reason: str
+
+
+@dataclass(frozen=True)
+class InterviewCompleted(Event):
+    name: ClassVar[str] = "interview-completed"
+
+
+@dataclass(frozen=True)
+class InterviewAbandoned(Event):
+    name: ClassVar[str] = "interview-abandoned"
+    reason: str

@@ -1,0 +1,190 @@
+"""Loading a flow file: safe YAML, then the models, then the checks, with file:line:col errors."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from flows.checks import check
+from flows.model import STEP_KINDS, Flow
+from flows.safe_yaml import Path_, Position, YamlError, read_yaml
+
+
+@dataclass(frozen=True)
+class FlowError:
+    """One problem in a flow file, with where it is."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class FlowLoadError(Exception):
+    """A flow file that was refused; `errors` says why, each with file, line and column."""
+
+    def __init__(self, errors: list[FlowError]) -> None:
+        super().__init__("\n".join(map(str, errors)))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class LoadedFlow:
+    """A valid flow with the exact text it came from and a version derived from that text."""
+
+    flow: Flow
+    version: str
+    source: str
+    file: str
+
+
+def version_of(source: str) -> str:
+    """A short content hash: the same text is always the same version."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:12]
+
+
+def _field_names() -> set[str]:
+    names: set[str] = set()
+    models: list[type[BaseModel]] = [Flow, *STEP_KINDS]
+    seen: set[type[BaseModel]] = set()
+    while models:
+        model = models.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, field in model.model_fields.items():
+            names.add(field.alias or name)
+            annotation = field.annotation
+            for arg in (*getattr(annotation, "__args__", ()), annotation):
+                if isinstance(arg, type) and issubclass(arg, BaseModel):
+                    models.append(arg)
+                for inner in getattr(arg, "__args__", ()):
+                    if isinstance(inner, type) and issubclass(inner, BaseModel):
+                        models.append(inner)
+    return names
+
+
+_FIELD_NAMES = _field_names()
+_STEP_TYPES = "message, scale, choice, open, end, handoff"
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
+    """Keep the parts of a pydantic error location that exist in the data (drops union tags)."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part == "if_" and "if" in node:
+            path.append("if")
+            node = node["if"]
+    return tuple(path)
+
+
+def _message(error: Any, data: Any, path: Path_) -> str:
+    kind = error["type"]
+    last = error["loc"][-1] if error["loc"] else None
+    if kind == "extra_forbidden":
+        suggestion = difflib.get_close_matches(str(last), _FIELD_NAMES, n=1)
+        hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
+        return f"unknown key '{last}'{hint}"
+    if kind == "missing":
+        return f"missing required key '{last}'"
+    if kind == "union_tag_not_found":
+        return f"each step needs a 'type': one of {_STEP_TYPES}"
+    if kind == "union_tag_invalid":
+        given = error["input"].get("type") if isinstance(error["input"], dict) else error["input"]
+        return f"unknown step type '{given}'; use one of {_STEP_TYPES}"
+    if kind == "string_pattern_mismatch" and path and path[-1] in ("id", "goto"):
+        return (
+            f"'{error['input']}' is not a valid step id: use lower-case letters, digits "
+            "and _, starting with a letter"
+        )
+    where = f"'{path[-1]}': " if path and isinstance(path[-1], str) else ""
+    return f"{where}{error['msg']}"
+
+
+def _position(positions: dict[Path_, Position], path: Path_) -> Position:
+    while path and path not in positions:
+        path = path[:-1]
+    return positions.get(path, Position(1, 1))
+
+
+def _shape_errors(
+    exc: ValidationError, data: Any, positions: dict[Path_, Position], file: str
+) -> list[FlowError]:
+    found: list[tuple[Path_, str, bool]] = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        path = _data_path(data, loc)
+        if error["type"] == "extra_forbidden" and loc:
+            path = (*path, loc[-1])
+        union_member = error["type"] not in ("missing", "extra_forbidden") and len(path) < len(loc)
+        found.append((path, _message(error, data, path), union_member))
+    # a union reports one error per member; keep the member that got furthest
+    result: list[FlowError] = []
+    seen: set[tuple[Path_, str]] = set()
+    for path, message, union_member in found:
+        if union_member and any(len(o) > len(path) and o[: len(path)] == path for o, _, _ in found):
+            continue
+        if (path, message) in seen or (union_member and any(p == path for p, _ in seen)):
+            continue
+        seen.add((path, message))
+        position = _position(positions, path)
+        result.append(FlowError(file, position.line, position.column, message))
+    return result
+
+
+def load_text(source: str, *, file: str = "<text>") -> LoadedFlow:
+    """Validate a flow's YAML text; raise FlowLoadError listing every problem found."""
+    try:
+        data, positions = read_yaml(source)
+    except YamlError as exc:
+        raise FlowLoadError(
+            [FlowError(file, exc.position.line, exc.position.column, exc.message)]
+        ) from None
+    if not isinstance(data, dict):
+        raise FlowLoadError(
+            [FlowError(file, 1, 1, "a flow file must be a mapping of keys (id, name, steps, ...)")]
+        )
+    try:
+        flow = Flow.model_validate(data)
+    except ValidationError as exc:
+        raise FlowLoadError(_shape_errors(exc, data, positions, file)) from None
+    problems = check(flow)
+    if problems:
+        errors = []
+        for problem in problems:
+            position = _position(positions, problem.path)
+            errors.append(FlowError(file, position.line, position.column, problem.message))
+        raise FlowLoadError(sorted(errors, key=lambda e: (e.line, e.column)))
+    return LoadedFlow(flow=flow, version=version_of(source), source=source, file=file)
+
+
+def load_file(path: str | Path) -> LoadedFlow:
+    """Read and validate one flow file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FlowLoadError(
+            [FlowError(str(path), 1, 1, f"cannot read file: {exc.strerror}")]
+        ) from None
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FlowLoadError(
+            [FlowError(str(path), 1, 1, f"not UTF-8 text ({exc.reason})")]
+        ) from None
+    return load_text(source, file=str(path))

@@ -1,0 +1,116 @@
+"""The flows a server knows: loaded from files, reloaded on change, older versions kept.
+
+A file that breaks is reported and the version that was running stays live.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from flows.loader import FlowError, FlowLoadError, LoadedFlow, load_file, load_text
+from flows.matching import matches_keyword
+
+log = logging.getLogger(__name__)
+
+BUILTIN_DIR = Path(__file__).with_name("builtin")
+
+
+def flow_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The .yaml/.yml files named, or found directly inside the folders named."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
+        else:
+            found.append(path)
+    return found
+
+
+class FlowRegistry:
+    """Current flows by id, every version seen by (id, version), and the latest errors."""
+
+    def __init__(self, paths: Iterable[str | Path]) -> None:
+        self.paths = [Path(p) for p in paths]
+        self._current: dict[str, LoadedFlow] = {}
+        self._versions: dict[tuple[str, str], LoadedFlow] = {}
+        self._stamps: dict[Path, tuple[float, int]] = {}
+        self._owner: dict[str, Path] = {}
+        self.errors: dict[str, list[FlowError]] = {}
+
+    def refresh(self) -> list[FlowError]:
+        """Reload changed files; return the errors of files that are (still) broken."""
+        for path in flow_files(self.paths):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            stamp = (stat.st_mtime, stat.st_size)
+            if self._stamps.get(path) == stamp:
+                continue
+            self._stamps[path] = stamp
+            self._load(path)
+        return [error for errors in self.errors.values() for error in errors]
+
+    def _load(self, path: Path) -> None:
+        try:
+            loaded = load_file(path)
+        except FlowLoadError as exc:
+            self.errors[str(path)] = exc.errors
+            for error in exc.errors:
+                log.warning("flow file rejected, running version kept: %s", error)
+            return
+        owner = self._owner.get(loaded.flow.id)
+        if owner is not None and owner != path and self._rank(path) <= self._rank(owner):
+            error = FlowError(
+                str(path), 1, 1, f"flow id '{loaded.flow.id}' is already used by {owner}"
+            )
+            self.errors[str(path)] = [error]
+            log.warning("%s", error)
+            return
+        self.errors.pop(str(path), None)
+        previous = self._current.get(loaded.flow.id)
+        self._owner[loaded.flow.id] = path
+        self.add(loaded)
+        if previous is None or previous.version != loaded.version:
+            log.info("flow %s version %s loaded from %s", loaded.flow.id, loaded.version, path)
+
+    def _rank(self, path: Path) -> int:
+        """Which configured path a file came from: later ones override earlier ones."""
+        for rank, configured in reversed(list(enumerate(self.paths))):
+            if path == configured or configured in path.parents:
+                return rank
+        return -1
+
+    def add(self, loaded: LoadedFlow, *, current: bool = True) -> None:
+        """Register a flow version (as the current one unless `current` is false)."""
+        self._versions[(loaded.flow.id, loaded.version)] = loaded
+        if current:
+            self._current[loaded.flow.id] = loaded
+
+    def add_source(self, flow_id: str, version: str, source: str) -> LoadedFlow:
+        """Register an older version from its stored text (for pinned conversations)."""
+        loaded = load_text(source, file=f"<{flow_id}@{version}>")
+        self.add(loaded, current=False)
+        return loaded
+
+    def current(self, flow_id: str) -> LoadedFlow | None:
+        """The live version of a flow."""
+        return self._current.get(flow_id)
+
+    def version(self, flow_id: str, version: str) -> LoadedFlow | None:
+        """A specific version, if this process has seen it."""
+        return self._versions.get((flow_id, version))
+
+    def all(self) -> list[LoadedFlow]:
+        """Every live flow, by id."""
+        return [self._current[key] for key in sorted(self._current)]
+
+    def triggered_by(self, text: str) -> LoadedFlow | None:
+        """The flow whose start keyword or command this message is."""
+        for loaded in self.all():
+            start = loaded.flow.start
+            if matches_keyword(text, start.keywords) or matches_keyword(text, start.commands):
+                return loaded
+        return None

@@ -1,0 +1,117 @@
+"""Reading a score out of what a customer types: "9", "9分", "九分", "nine", "10/10"."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_RUN = re.compile(r"[零〇一二两三四五六七八九十]+")
+_CN_FILLER = re.compile(r"[分吧啊呀了给打我就是的嗯\s!！。.,，~～]")
+_EN_NUMBERS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+_EN_FILLER = {
+    "i",
+    "id",
+    "i'd",
+    "would",
+    "will",
+    "give",
+    "say",
+    "it",
+    "a",
+    "an",
+    "maybe",
+    "probably",
+    "points",
+    "point",
+    "pts",
+    "out",
+    "of",
+    "score",
+    "rate",
+    "rating",
+    "my",
+    "is",
+    "about",
+    "like",
+    "solid",
+    "just",
+    "hmm",
+    "um",
+    "ok",
+    "okay",
+}
+_FRACTION = re.compile(r"(\d+)\s*(?:/|out of|分之)\s*(\d+)")
+_INTEGER = re.compile(r"\d+")
+_WORD = re.compile(r"[a-z']+")
+
+
+def _chinese_numeral(run: str) -> int | None:
+    if run == "十":
+        return 10
+    if len(run) == 1:
+        return _CN_DIGITS.get(run)
+    if len(run) == 2 and run[0] == "十":
+        tail = _CN_DIGITS.get(run[1])
+        return None if tail is None else 10 + tail
+    if len(run) == 2 and run[1] == "十":
+        head = _CN_DIGITS.get(run[0])
+        return None if head is None else head * 10
+    return None
+
+
+def parse_score(text: str, low: int, high: int) -> int | None:
+    """The score in `text` when it names exactly one whole number within [low, high]."""
+    normalized = unicodedata.normalize("NFKC", text).strip().lower()
+    if not normalized:
+        return None
+    fraction = _FRACTION.search(normalized)
+    if fraction:
+        # "10/10", "9 out of 10"; Chinese "十分之九" reads denominator first
+        first, second = int(fraction.group(1)), int(fraction.group(2))
+        value = second if "分之" in fraction.group(0) else first
+        normalized = normalized.replace(fraction.group(0), " ")
+        rest = _INTEGER.findall(normalized)
+        return value if not rest and low <= value <= high else None
+    integers = {int(found) for found in _INTEGER.findall(normalized)}
+    if integers:
+        if len(integers) != 1 or re.search(r"\d[.,]\d", normalized):
+            return None
+        value = integers.pop()
+        return value if low <= value <= high else None
+    runs = _CN_RUN.findall(normalized)
+    if len(runs) == 1 and not _CN_FILLER.sub("", normalized.replace(runs[0], "", 1)):
+        numeral = _chinese_numeral(runs[0])
+        return numeral if numeral is not None and low <= numeral <= high else None
+    words = _WORD.findall(normalized)
+    numbers = [_EN_NUMBERS[word] for word in words if word in _EN_NUMBERS]
+    if len(numbers) == 1 and all(word in _EN_NUMBERS or word in _EN_FILLER for word in words):
+        return numbers[0] if low <= numbers[0] <= high else None
+    return None

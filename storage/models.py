@@ -1,0 +1,134 @@
+"""SQLModel tables: customers, conversations, the transcript, answers, events, escalations.
+
+Every inbound and outbound message is a row with its platform id and delivery state;
+events are stored so later features (dashboards, notifications) can read them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (storage needs aware datetimes)."""
+    return datetime.now(UTC)
+
+
+class Customer(SQLModel, table=True):
+    """A person as one channel knows them (a Telegram chat, a WeChat openid, a web visitor)."""
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_customer_identity"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32, index=True)
+    external_id: str = Field(max_length=128)
+    display_name: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_inbound_at: datetime | None = None
+
+
+class FlowVersion(SQLModel, table=True):
+    """The exact text of every flow version a conversation ever ran on."""
+
+    flow_id: str = Field(primary_key=True, max_length=64)
+    version: str = Field(primary_key=True, max_length=32)
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    """One interview with one customer, pinned to the flow version it started on."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    channel: str = Field(max_length=32, index=True)
+    flow_id: str = Field(max_length=64, index=True)
+    flow_version: str = Field(max_length=32)
+    touchpoint: str = Field(max_length=64, index=True)
+    journey_stage: str = Field(max_length=32)
+    language: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)
+    """active, completed, abandoned or handed_off."""
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    started_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    """One message of the transcript, either direction; outbound rows double as the outbox."""
+
+    __table_args__ = (
+        UniqueConstraint(
+            "channel", "direction", "platform_message_id", name="uq_message_platform_id"
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    channel: str = Field(max_length=32)
+    direction: str = Field(max_length=3)
+    """`in` from the customer, `out` to the customer."""
+    platform_message_id: str | None = Field(default=None, max_length=128)
+    """The platform's id (Telegram update_id, WeChat MsgId, a web client's id); dedupes retries."""
+    reply_to_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    """For outbound rows: the inbound message they answer."""
+    author: str = Field(default="customer", max_length=16)
+    """customer, bot or agent."""
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """Buttons, hints, the tapped button's payload."""
+    delivery_state: str = Field(default="received", max_length=16, index=True)
+    """received (inbound); pending, sent or failed (outbound)."""
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    sent_at: datetime | None = None
+
+
+class Answer(SQLModel, table=True):
+    """One recorded answer; scale answers carry their metric for SQL aggregates."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    flow_id: str = Field(max_length=64, index=True)
+    step_id: str = Field(max_length=64)
+    variable: str = Field(max_length=64)
+    metric: str | None = Field(default=None, max_length=32, index=True)
+    score: int | None = None
+    scale_low: int | None = None
+    scale_high: int | None = None
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    channel: str = Field(max_length=32)
+    language: str = Field(max_length=16)
+    touchpoint: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Event(SQLModel, table=True):
+    """An engine or service event, appended in the same transaction as the state."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
+    name: str = Field(max_length=64, index=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Escalation(SQLModel, table=True):
+    """A request for a human: reason, priority, deadline, and later its outcome."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    reason: str = Field(max_length=64)
+    priority: str = Field(max_length=16)
+    status: str = Field(default="open", max_length=16, index=True)
+    """open, assigned, waiting, resolved or closed."""
+    due_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=200)

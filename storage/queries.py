@@ -1,0 +1,251 @@
+"""Query functions: the only place that builds SQL. Keyword-only, one session passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import (
+    Answer,
+    Conversation,
+    Customer,
+    Escalation,
+    Event,
+    FlowVersion,
+    Message,
+    utcnow,
+)
+
+OPEN_STATUSES = ("active", "handed_off")
+
+
+async def get_or_create_customer(
+    *,
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    display_name: str | None = None,
+    language: str | None = None,
+) -> Customer:
+    """The customer with this channel identity, created on first contact."""
+    statement = select(Customer).where(
+        Customer.channel == channel, Customer.external_id == external_id
+    )
+    customer = (await session.exec(statement)).first()
+    if customer is None:
+        customer = Customer(
+            channel=channel, external_id=external_id, display_name=display_name, language=language
+        )
+        session.add(customer)
+        await session.flush()
+    else:
+        if display_name and customer.display_name != display_name:
+            customer.display_name = display_name
+        if language and customer.language != language:
+            customer.language = language
+    return customer
+
+
+async def find_customer(
+    *, session: AsyncSession, channel: str, external_id: str
+) -> Customer | None:
+    """The customer with this channel identity, if known."""
+    statement = select(Customer).where(
+        Customer.channel == channel, Customer.external_id == external_id
+    )
+    return (await session.exec(statement)).first()
+
+
+async def find_inbound(
+    *, session: AsyncSession, channel: str, platform_message_id: str
+) -> Message | None:
+    """An inbound message already received under this platform id (a redelivery)."""
+    statement = select(Message).where(
+        Message.channel == channel,
+        Message.direction == "in",
+        Message.platform_message_id == platform_message_id,
+    )
+    return (await session.exec(statement)).first()
+
+
+async def replies_to(*, session: AsyncSession, message_id: int) -> Sequence[Message]:
+    """The outbound messages produced in answer to one inbound message, in order."""
+    statement = select(Message).where(Message.reply_to_id == message_id).order_by(col(Message.id))
+    return (await session.exec(statement)).all()
+
+
+async def open_conversation(*, session: AsyncSession, customer_id: int) -> Conversation | None:
+    """The customer's active or handed-off conversation, if any."""
+    statement = (
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id, col(Conversation.status).in_(OPEN_STATUSES))
+        .order_by(col(Conversation.id).desc())
+    )
+    return (await session.exec(statement)).first()
+
+
+async def save_flow_version(
+    *, session: AsyncSession, flow_id: str, version: str, source: str
+) -> None:
+    """Keep the text of a flow version (once) so pinned conversations can reload it."""
+    if await session.get(FlowVersion, (flow_id, version)) is None:
+        session.add(FlowVersion(flow_id=flow_id, version=version, source=source))
+        await session.flush()
+
+
+async def get_flow_source(*, session: AsyncSession, flow_id: str, version: str) -> str | None:
+    """The stored text of a flow version."""
+    row = await session.get(FlowVersion, (flow_id, version))
+    return row.source if row else None
+
+
+def add_message(
+    *,
+    session: AsyncSession,
+    customer_id: int,
+    conversation_id: int | None,
+    channel: str,
+    direction: str,
+    text: str,
+    author: str,
+    payload: dict[str, Any] | None = None,
+    platform_message_id: str | None = None,
+    reply_to_id: int | None = None,
+    delivery_state: str = "received",
+) -> Message:
+    """Append one transcript row."""
+    message = Message(
+        customer_id=customer_id,
+        conversation_id=conversation_id,
+        channel=channel,
+        direction=direction,
+        text=text,
+        author=author,
+        payload=payload or {},
+        platform_message_id=platform_message_id,
+        reply_to_id=reply_to_id,
+        delivery_state=delivery_state,
+    )
+    session.add(message)
+    return message
+
+
+def append_events(
+    *,
+    session: AsyncSession,
+    conversation_id: int | None,
+    events: Sequence[tuple[str, dict[str, Any]]],
+    at: datetime,
+) -> None:
+    """Append events (name, data) in order."""
+    for name, data in events:
+        session.add(Event(conversation_id=conversation_id, name=name, data=data, created_at=at))
+
+
+async def mark_delivered(
+    *,
+    session: AsyncSession,
+    message_id: int,
+    platform_message_id: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Record that an outbound message reached the platform."""
+    message = await session.get(Message, message_id)
+    if message is not None:
+        message.delivery_state = "sent"
+        message.sent_at = at or utcnow()
+        message.error = None
+        if platform_message_id is not None:
+            message.platform_message_id = platform_message_id
+
+
+async def mark_failed(*, session: AsyncSession, message_id: int, error: str) -> None:
+    """Record that an outbound message could not be delivered, and why."""
+    message = await session.get(Message, message_id)
+    if message is not None:
+        message.delivery_state = "failed"
+        message.error = error[:500]
+
+
+async def transcript(*, session: AsyncSession, conversation_id: int) -> Sequence[Message]:
+    """All messages of a conversation in order."""
+    statement = (
+        select(Message).where(Message.conversation_id == conversation_id).order_by(col(Message.id))
+    )
+    return (await session.exec(statement)).all()
+
+
+async def customer_messages(
+    *, session: AsyncSession, customer_id: int, after_id: int = 0, limit: int = 200
+) -> Sequence[Message]:
+    """A customer's messages after a given id, oldest first (web chat polling)."""
+    statement = (
+        select(Message)
+        .where(Message.customer_id == customer_id, col(Message.id) > after_id)
+        .order_by(col(Message.id))
+        .limit(limit)
+    )
+    return (await session.exec(statement)).all()
+
+
+async def conversation_answers(*, session: AsyncSession, conversation_id: int) -> Sequence[Answer]:
+    """The answers recorded in a conversation."""
+    statement = (
+        select(Answer).where(Answer.conversation_id == conversation_id).order_by(col(Answer.id))
+    )
+    return (await session.exec(statement)).all()
+
+
+async def conversation_events(*, session: AsyncSession, conversation_id: int) -> Sequence[Event]:
+    """The events of a conversation in order."""
+    statement = (
+        select(Event).where(Event.conversation_id == conversation_id).order_by(col(Event.id))
+    )
+    return (await session.exec(statement)).all()
+
+
+async def escalations_for(*, session: AsyncSession, conversation_id: int) -> Sequence[Escalation]:
+    """The escalations raised in a conversation."""
+    statement = select(Escalation).where(Escalation.conversation_id == conversation_id)
+    return (await session.exec(statement)).all()
+
+
+async def idle_conversations(
+    *, session: AsyncSession, before: datetime, limit: int = 500
+) -> Sequence[Conversation]:
+    """Active conversations untouched since `before` (candidates for the reply timeout)."""
+    statement = (
+        select(Conversation)
+        .where(Conversation.status == "active", col(Conversation.updated_at) < before)
+        .limit(limit)
+    )
+    return (await session.exec(statement)).all()
+
+
+async def count_rows(*, session: AsyncSession, model: type[Any]) -> int:
+    """How many rows a table has."""
+    return int((await session.exec(select(func.count()).select_from(model))).one())
+
+
+async def nps_summary(*, session: AsyncSession, flow_id: str | None = None) -> dict[str, int]:
+    """Promoter, passive and detractor counts of NPS answers, computed in SQL."""
+    score = col(Answer.score)
+    statement = select(
+        func.count(),
+        func.coalesce(func.sum(case((score >= 9, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((score <= 6, 1), else_=0)), 0),
+    ).where(Answer.metric == "nps")
+    if flow_id is not None:
+        statement = statement.where(Answer.flow_id == flow_id)
+    total, promoters, detractors = (await session.exec(statement)).one()
+    return {
+        "total": int(total),
+        "promoters": int(promoters),
+        "detractors": int(detractors),
+        "passives": int(total) - int(promoters) - int(detractors),
+    }
