@@ -10,6 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from cxbot.conversations import ConversationService
 from cxbot.settings import Settings
 from flows.loader import FlowLoadError, load_file
 from flows.registry import BUILTIN_DIR, FlowRegistry, flow_files
@@ -45,7 +46,7 @@ def _format_event(name: str, data: dict[str, object]) -> str:
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from cxbot.conversations import ConversationService, Incoming
+    from cxbot.conversations import Incoming
     from storage.database import create_engine, create_sessions
     from storage.migrations import upgrade
 
@@ -76,8 +77,12 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     interactive = sys.stdin.isatty()
     customer = f"cli-{uuid.uuid4().hex[:12]}"
 
+    conversations: set[int] = set()
+
     async def say(incoming: Incoming) -> str | None:
         reply = await service.handle(incoming)
+        if reply.conversation_id is not None:
+            conversations.add(reply.conversation_id)
         for message_id, message in reply.messages:
             text = message.as_plain_text()
             print(
@@ -119,9 +124,34 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
                     platform_message_id=uuid.uuid4().hex,
                 )
             )
+        await _summarize(service, conversations)
     finally:
         await engine.dispose()
     return 0
+
+
+async def _summarize(service: ConversationService, conversations: set[int]) -> None:
+    """One line per interview: its status and any escalation waiting for an agent."""
+    from storage import queries
+    from storage.models import Conversation
+
+    async with service.sessions() as session:
+        for conversation_id in sorted(conversations):
+            conversation = await session.get(Conversation, conversation_id)
+            if conversation is None:
+                continue
+            line = (
+                f"-- interview #{conversation_id} ({conversation.flow_id}): {conversation.status}"
+            )
+            for escalation in await queries.escalations_for(
+                session=session, conversation_id=conversation_id
+            ):
+                due = escalation.due_at.strftime("%Y-%m-%d %H:%M UTC")
+                line += (
+                    f"; escalation #{escalation.id} {escalation.status}: "
+                    f"{escalation.reason}, {escalation.priority} priority, due {due}"
+                )
+            print(line)
 
 
 def _read_line(interactive: bool) -> str | None:

@@ -30,7 +30,8 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _prepare_sqlite_file(url: str) -> None:
+def prepare_sqlite_file(url: str) -> None:
+    """Create the folder of a SQLite file so the first connection can create the file."""
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +41,7 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
     if not is_sqlite(url):
         return create_async_engine(url, pool_pre_ping=True)
-    _prepare_sqlite_file(url)
+    prepare_sqlite_file(url)
     engine = create_async_engine(url, connect_args={"timeout": 15})
 
     @event.listens_for(engine.sync_engine, "connect")
