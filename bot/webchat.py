@@ -116,7 +116,11 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
         )
         return JSONResponse(
             {
-                "messages": [_message_json(row) for row in found.messages],
+                "messages": [
+                    _message_json(row)
+                    for row in found.messages
+                    if not (row.direction == "in" and (row.payload or {}).get("command"))
+                ],
                 "open": found.flow_id == flow_id,
                 "status": found.status,
             }

@@ -69,22 +69,26 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-async def _housekeeping(runtime: Runtime) -> None:
-    """Pick up edited flow files and close interviews past their reply timeout."""
-    interval = runtime.settings.flow_reload_seconds
-    ticks = 0
+async def _reload_flows(runtime: Runtime) -> None:
+    """Pick up edited flow files; a broken edit is logged and the running version stays."""
     while True:
-        await asyncio.sleep(interval)
-        ticks += 1
+        await asyncio.sleep(runtime.settings.flow_reload_seconds)
         try:
             runtime.registry.refresh()
-            if ticks * interval >= 60:
-                ticks = 0
-                closed = await runtime.service.expire_idle()
-                if closed:
-                    log.info("closed %d idle interviews", closed)
         except Exception:
-            log.exception("housekeeping failed")
+            log.exception("flow reload failed")
+
+
+async def _close_idle(runtime: Runtime) -> None:
+    """Close interviews past their reply timeout, once a minute."""
+    while True:
+        await asyncio.sleep(60)
+        try:
+            closed = await runtime.service.expire_idle()
+            if closed:
+                log.info("closed %d idle interviews", closed)
+        except Exception:
+            log.exception("closing idle interviews failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -101,9 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await anyio.to_thread.run_sync(upgrade, settings.database_url)
         for error in registry.refresh():
             log.error("%s", error)
-        task = None
+        tasks = [asyncio.create_task(_close_idle(runtime))]
         if settings.flow_reload_seconds > 0:
-            task = asyncio.create_task(_housekeeping(runtime))
+            tasks.append(asyncio.create_task(_reload_flows(runtime)))
         log.info("flows loaded: %s", ", ".join(f.flow.id for f in registry.all()) or "none")
         for hook in runtime.on_startup:
             await hook()
@@ -115,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await hook()
                 except Exception:
                     log.exception("shutdown hook failed")
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

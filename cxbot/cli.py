@@ -171,6 +171,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if getattr(args, "telegram_polling", False):
         os.environ["CXBOT_TELEGRAM_POLLING"] = "true"  # read by the app factory in each worker
+    if settings.auto_migrate and args.workers > 1:
+        from storage.migrations import upgrade
+
+        upgrade(settings.database_url)  # once, here, not racing in every worker
+        os.environ["CXBOT_AUTO_MIGRATE"] = "false"
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -198,10 +203,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.engine import make_url
+
     from storage.migrations import upgrade
 
     upgrade(settings.database_url)
-    print(f"database at {settings.database_url} is up to date")
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"database at {shown} is up to date")
     return 0
 
 
@@ -221,7 +229,7 @@ def _diagram(args: argparse.Namespace) -> int:
         for error in exc.errors:
             print(error, file=sys.stderr)
         return 1
-    print(mermaid(loaded.flow, language=args.lang))
+    print(mermaid(loaded.flow, language=args.lang), end="")
     return 0
 
 

@@ -8,12 +8,15 @@ transaction, and return what to send. Channels send it and report delivery back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows import engine, texts
@@ -58,6 +61,8 @@ class Incoming:
     command: Literal["start", "stop", "human"] | None = None
     flow_id: str | None = None
     """Start this flow (a deep link, a menu key, the web chat page)."""
+    restart: bool = False
+    """Start even when an agent has taken the conversation over (an explicit "start again")."""
     platform_message_id: str | None = None
     language_hint: str | None = None
     display_name: str | None = None
@@ -74,6 +79,8 @@ class Reply:
     conversation_id: int | None = None
     customer_id: int | None = None
     events: tuple[tuple[str, dict[str, Any]], ...] = ()
+    undelivered: tuple[int, ...] = ()
+    """On a duplicate: ids of messages never marked sent (a crash before sending); resend them."""
 
 
 Listener = Callable[[Reply], Awaitable[None]]
@@ -90,6 +97,14 @@ QUIET = {
     "zh": "您好！目前没有进行中的调查。",
     "en": "Hi! There is no survey running right now.",
 }
+
+
+def _written_in(text: str) -> str | None:
+    """The language of a message, counting a lone Latin word ("feedback", "hi") as English."""
+    detected = languages.detect(text) if text else None
+    if detected is None and re.search(r"[A-Za-z]{2}", text) and not text.startswith("/"):
+        return "en"
+    return detected
 
 
 def _outbound_payload(message: Outbound) -> dict[str, Any]:
@@ -122,6 +137,12 @@ class ConversationService:
         self.clock = clock
         self.listeners: list[Listener] = []
         self._locks = [asyncio.Lock() for _ in range(64)]
+        bind = sessions.kw.get("bind")
+        # SQLite has one writer: queue transactions here instead of in SQLite's busy loop,
+        # which sleeps in growing steps and turns contention into second-long tails
+        self._sqlite_writer = (
+            asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
+        )
 
     def _lock(self, channel: str, ref: str) -> asyncio.Lock:
         return self._locks[hash((channel, ref)) % len(self._locks)]
@@ -129,8 +150,16 @@ class ConversationService:
     async def handle(self, incoming: Incoming) -> Reply:
         """Process one inbound message exactly once and return the messages to send."""
         lock = self._lock(incoming.channel, incoming.customer_ref)
-        async with lock, transaction(self.sessions) as session:
-            reply = await self._handle(session, incoming)
+        async with lock, self._sqlite_writer or contextlib.nullcontext():
+            try:
+                async with transaction(self.sessions) as session:
+                    reply = await self._handle(session, incoming)
+            except IntegrityError:
+                # another process stored the same delivery (or customer) first: the second
+                # attempt sees its rows and answers as a duplicate
+                log.info("concurrent delivery of %s, retrying", incoming.platform_message_id)
+                async with transaction(self.sessions) as session:
+                    reply = await self._handle(session, incoming)
         if not reply.duplicate:
             for listener in self.listeners:
                 try:
@@ -162,6 +191,9 @@ class ConversationService:
                     duplicate=True,
                     conversation_id=seen.conversation_id,
                     customer_id=customer.id,
+                    undelivered=tuple(
+                        row.id for row in rows if row.id and row.delivery_state == "pending"
+                    ),
                 )
         customer.last_inbound_at = at
         events: list[tuple[int | None, Event]] = []
@@ -178,6 +210,8 @@ class ConversationService:
                 conversation, flow, state = None, None, None
 
         starting = self._flow_to_start(incoming, conversation is not None)
+        if conversation and conversation.status == "handed_off" and not incoming.restart:
+            starting = None  # an agent has this customer: a /start or menu click goes to them
         if starting is not None and conversation is not None and state is not None:
             closed = state.evolve(status="abandoned", step_id=None)
             self._save_state(conversation, closed, at)
@@ -191,8 +225,14 @@ class ConversationService:
             channel=incoming.channel,
             direction="in",
             author="customer",
-            text=incoming.text or (f"/{incoming.command}" if incoming.command else ""),
-            payload={"button": incoming.button} if incoming.button else {},
+            text=incoming.text
+            or (f"/{incoming.command}" if incoming.command else "")
+            or await self._button_label(session, conversation, incoming.button),
+            payload={
+                key: value
+                for key, value in (("button", incoming.button), ("command", incoming.command))
+                if value
+            },
             platform_message_id=incoming.platform_message_id,
         )
         outcome: Outcome | None = None
@@ -266,6 +306,18 @@ class ConversationService:
             return self.registry.triggered_by(incoming.text)
         return None
 
+    async def _button_label(
+        self, session: AsyncSession, conversation: Conversation | None, payload: str | None
+    ) -> str:
+        """What the tapped button said (the transcript shows "9", not an empty message)."""
+        if payload is None or conversation is None or conversation.id is None:
+            return ""
+        for row in await queries.recent_outbound(session=session, conversation_id=conversation.id):
+            for button in (row.payload or {}).get("buttons", []):
+                if button.get("payload") == payload:
+                    return str(button.get("label", ""))
+        return ""
+
     async def _pinned_flow(self, session: AsyncSession, conversation: Conversation) -> LoadedFlow:
         found = self.registry.version(conversation.flow_id, conversation.flow_version)
         if found is not None:
@@ -291,11 +343,7 @@ class ConversationService:
         await queries.save_flow_version(
             session=session, flow_id=flow.id, version=loaded.version, source=loaded.source
         )
-        hints = (
-            incoming.language_hint,
-            customer.language,
-            languages.detect(incoming.text) if incoming.text else None,
-        )
+        hints = (incoming.language_hint, customer.language, _written_in(incoming.text))
         outcome = engine.start(
             flow,
             version=loaded.version,
@@ -380,9 +428,10 @@ class ConversationService:
             ["zh", "en"],
             "zh",
             incoming.language_hint,
-            languages.detect(incoming.text) if incoming.text else None,
+            _written_in(incoming.text),
         )
-        keywords = [k for f in self.registry.all() for k in f.flow.start.keywords]
+        flows = sorted(self.registry.all(), key=lambda f: f.flow.id != "nps")  # nps first
+        keywords = [k for f in flows for k in f.flow.start.keywords]
         if not keywords:
             return Outbound(QUIET[language])
         preferred = [k for k in keywords if (languages.detect(k) == "zh") == (language == "zh")]

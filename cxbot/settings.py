@@ -81,6 +81,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("WECHAT_API_BASE_URL", "CXBOT_WECHAT_API_BASE_URL"),
     )
     """The WeChat API server (a test fake in tests)."""
+    wechat_reply_budget_seconds: float = 4.0
+    """How long a WeChat passive reply may take; slower answers go out as customer-service
+    messages instead (WeChat gives up after 5 seconds and retries)."""
 
     @property
     def flow_paths(self) -> list[Path]:

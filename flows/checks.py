@@ -13,6 +13,7 @@ from flows.model import (
     Flow,
     HandoffStep,
     Localized,
+    MessageStep,
     OpenStep,
     ScaleStep,
     answer_name,
@@ -174,6 +175,46 @@ def check(flow: Flow) -> list[Problem]:
     for index, step in enumerate(flow.steps):
         if index not in reachable and ids.get(step.id) == index:
             add(("steps", index), f"step '{step.id}' is unreachable: no step leads to it")
+    problems.extend(_message_loops(flow, ids))
+    return problems
+
+
+def _message_loops(flow: Flow, ids: dict[str, int]) -> list[Problem]:
+    """Loops made only of message steps: the bot would talk forever without waiting."""
+    problems: list[Problem] = []
+    reported: set[int] = set()
+
+    def talks_on(index: int) -> list[int]:
+        targets = (ids.get(target) for _, target in _successors(flow, index))
+        return [t for t in targets if t is not None and isinstance(flow.steps[t], MessageStep)]
+
+    for start, step in enumerate(flow.steps):
+        if not isinstance(step, MessageStep) or start in reported or ids[step.id] != start:
+            continue
+        came_from: dict[int, int] = {}
+        queue = [start]
+        while queue and start not in came_from:
+            index = queue.pop(0)
+            for target in talks_on(index):
+                if target not in came_from:
+                    came_from[target] = index
+                    queue.append(target)
+        if start not in came_from:
+            continue
+        loop = [start]
+        while came_from[loop[-1]] != start:
+            loop.append(came_from[loop[-1]])
+        loop = [start, *reversed(loop[1:]), start]
+        reported.update(loop)
+        problems.append(
+            Problem(
+                ("steps", start),
+                "steps "
+                + " -> ".join(flow.steps[i].id for i in loop)
+                + " form a loop of messages that never waits for an answer; "
+                "add a question, an end or a handoff to it",
+            )
+        )
     return problems
 
 

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from simpleeval import SimpleEval
+from simpleeval import EvalWithCompoundTypes
 
 _ALLOWED = (
     ast.Expression,
@@ -72,7 +72,7 @@ def check_condition(expression: str, known_names: Iterable[str]) -> None:
 
 def evaluate(expression: str, names: Mapping[str, Any]) -> bool:
     """True when the condition holds; a comparison with a missing answer is simply false."""
-    evaluator = SimpleEval(names=dict(names), functions={})
+    evaluator = EvalWithCompoundTypes(names=dict(names), functions={})
     try:
         return bool(evaluator.eval(expression.strip()))
     except Exception:

@@ -74,6 +74,7 @@ def _field_names() -> set[str]:
 
 _FIELD_NAMES = _field_names()
 _STEP_TYPES = "message, scale, choice, open, end, handoff"
+_STEP_TYPE_NAMES = frozenset(_STEP_TYPES.split(", "))
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
@@ -95,10 +96,17 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
 def _message(error: Any, data: Any, path: Path_) -> str:
     kind = error["type"]
     last = error["loc"][-1] if error["loc"] else None
+    where = f"'{path[-1]}': " if path and isinstance(path[-1], str) else ""
     if kind == "extra_forbidden":
+        if str(last) in _FIELD_NAMES:  # a real key, in the wrong place
+            step_type = next((part for part in error["loc"] if part in _STEP_TYPE_NAMES), None)
+            owner = f"a '{step_type}' step" if step_type else "this part of the flow"
+            return f"key '{last}' is not used in {owner}; remove it"
         suggestion = difflib.get_close_matches(str(last), _FIELD_NAMES, n=1)
         hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
         return f"unknown key '{last}'{hint}"
+    if kind == "missing" and isinstance(last, int):  # a too-short pair such as `range: [1]`
+        return f"{where}item {last + 1} is missing"
     if kind == "missing":
         return f"missing required key '{last}'"
     if kind == "union_tag_not_found":
@@ -111,7 +119,8 @@ def _message(error: Any, data: Any, path: Path_) -> str:
             f"'{error['input']}' is not a valid step id: use lower-case letters, digits "
             "and _, starting with a letter"
         )
-    where = f"'{path[-1]}': " if path and isinstance(path[-1], str) else ""
+    if kind == "value_error":  # our own validators' messages, without pydantic's prefix
+        return f"{where}{error['ctx']['error']}"
     return f"{where}{error['msg']}"
 
 

@@ -65,6 +65,7 @@ class MessageStep(_Continues):
     """The bot says something and moves on without waiting."""
 
     type: Literal["message"]
+    """Always `message` for this kind of step."""
 
 
 class ScaleLabels(_Model):
@@ -80,6 +81,7 @@ class ScaleStep(_Continues):
     """A score question (NPS 0-10, CES 1-7 or 1-5, CSAT 1-5, or any range)."""
 
     type: Literal["scale"]
+    """Always `scale` for this kind of step."""
     metric: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,31}$")
     """The metric the answer is recorded as: `nps`, `ces`, `csat`, or your own name.
     `nps` is always 0-10 and `csat` 1-5; `ces` must say its range (1-7 or 1-5)."""
@@ -115,6 +117,7 @@ class ChoiceStep(_Continues):
     """A single-choice question shown as buttons (numbered text where a channel has none)."""
 
     type: Literal["choice"]
+    """Always `choice` for this kind of step."""
     choices: list[Choice] = Field(min_length=2, max_length=10)
     """The options, 2 to 10."""
     save_as: str | None = Field(default=None, pattern=STEP_ID)
@@ -127,6 +130,7 @@ class OpenStep(_Continues):
     """An open question: any text is an answer."""
 
     type: Literal["open"]
+    """Always `open` for this kind of step."""
     save_as: str | None = Field(default=None, pattern=STEP_ID)
     """The variable name the text is kept under (default: the step id)."""
     optional: bool = False
@@ -137,12 +141,14 @@ class EndStep(_Step):
     """The interview ends here with a closing message."""
 
     type: Literal["end"]
+    """Always `end` for this kind of step."""
 
 
 class HandoffStep(_Step):
     """The interview hands the customer to a human agent; the bot stays quiet afterwards."""
 
     type: Literal["handoff"]
+    """Always `handoff` for this kind of step."""
     reason: str = Field(default="handoff-step", pattern=r"^[a-z][a-z0-9_-]{0,40}$")
     """Why a person is needed, e.g. `detractor`; shown in the agents' queue."""
     priority: Priority = "normal"

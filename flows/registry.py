@@ -35,7 +35,7 @@ class FlowRegistry:
         self.paths = [Path(p) for p in paths]
         self._current: dict[str, LoadedFlow] = {}
         self._versions: dict[tuple[str, str], LoadedFlow] = {}
-        self._stamps: dict[Path, tuple[float, int]] = {}
+        self._stamps: dict[Path, tuple[int, int, int]] = {}
         self._owner: dict[str, Path] = {}
         self.errors: dict[str, list[FlowError]] = {}
 
@@ -46,7 +46,9 @@ class FlowRegistry:
                 stat = path.stat()
             except OSError:
                 continue
-            stamp = (stat.st_mtime, stat.st_size)
+            # nanoseconds and the inode: a same-size edit within one mtime tick, or an editor's
+            # save-by-rename, must still count as a change
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             if self._stamps.get(path) == stamp:
                 continue
             self._stamps[path] = stamp

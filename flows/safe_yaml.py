@@ -12,6 +12,15 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 256 * 1024
+MAX_DEPTH = 32
+"""Nesting deeper than this is refused before parsing (a flow needs about 6 levels)."""
+_OPENERS = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSERS = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 Path_ = tuple[str | int, ...]
 
 
@@ -80,8 +89,14 @@ def read_yaml(text: str) -> tuple[Any, dict[Path_, Position]]:
     """Parse one YAML document; return the data and the position of every path in it."""
     if len(text.encode("utf-8")) > MAX_BYTES:
         raise YamlError(f"file is larger than {MAX_BYTES // 1024} KiB", Position(1, 1))
+    depth = 0
     try:
         for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            depth += isinstance(token, _OPENERS) - isinstance(token, _CLOSERS)
+            if depth > MAX_DEPTH:  # the parser below recurses once per level
+                raise YamlError(
+                    f"the file nests deeper than {MAX_DEPTH} levels", _position(token.start_mark)
+                )
             if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
                 raise YamlError(
                     "anchors and aliases (&name, *name) are not supported in flow files",
@@ -94,7 +109,18 @@ def read_yaml(text: str) -> tuple[Any, dict[Path_, Position]]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if mark is not None and exc.context_mark is not None and mark.index >= len(text):
+            mark = exc.context_mark  # "unexpected end of stream": point at what was left open
         message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.problem and exc.context:
+            message += f" ({exc.context})"
+        if exc.problem and (
+            "expected ',' or '}'" in exc.problem
+            or "expected ',' or ']'" in exc.problem
+            or "mapping values are not allowed" in exc.problem
+        ):
+            message += '; put quotes around texts that contain ? : , [ ] { } or # (en: "Why?")'
+
         raise YamlError(message, _position(mark)) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"YAML error: {exc}", Position(1, 1)) from None

@@ -69,6 +69,9 @@ _EN_FILLER = {
     "okay",
 }
 _FRACTION = re.compile(r"(\d+)\s*(?:/|out of|分之)\s*(\d+)")
+_CN_FRACTION = re.compile(r"([零〇一二两三四五六七八九十]+)分之([零〇一二两三四五六七八九十]+)")
+_FRACTION_WORD = re.compile(r"/|out of|分之")
+_NEGATIVE = re.compile(r"(?:^|[^\w])[-−]\s*\d")
 _INTEGER = re.compile(r"\d+")
 _WORD = re.compile(r"[a-z']+")
 
@@ -92,14 +95,25 @@ def parse_score(text: str, low: int, high: int) -> int | None:
     normalized = unicodedata.normalize("NFKC", text).strip().lower()
     if not normalized:
         return None
+    spelled = _CN_FRACTION.search(normalized)
+    if spelled:
+        # "十分之九": denominator first, in Chinese numerals
+        out_of, part = _chinese_numeral(spelled.group(1)), _chinese_numeral(spelled.group(2))
+        if out_of is None or part is None:
+            return None
+        normalized = normalized.replace(spelled.group(0), f" {part}/{out_of} ")
     fraction = _FRACTION.search(normalized)
     if fraction:
-        # "10/10", "9 out of 10"; Chinese "十分之九" reads denominator first
+        # "10/10", "9 out of 10"; "10分之9" reads denominator first. A fraction of another
+        # scale ("4/5" when asking 0-10) is not a score on this one.
         first, second = int(fraction.group(1)), int(fraction.group(2))
-        value = second if "分之" in fraction.group(0) else first
+        value, out_of = (second, first) if "分之" in fraction.group(0) else (first, second)
         normalized = normalized.replace(fraction.group(0), " ")
-        rest = _INTEGER.findall(normalized)
-        return value if not rest and low <= value <= high else None
+        if _INTEGER.search(normalized) or out_of != high:
+            return None
+        return value if low <= value <= high else None
+    if _FRACTION_WORD.search(normalized) or _NEGATIVE.search(normalized):
+        return None  # "nine/10" or "-1": not a plain score
     integers = {int(found) for found in _INTEGER.findall(normalized)}
     if integers:
         if len(integers) != 1 or re.search(r"\d[.,]\d", normalized):

@@ -55,14 +55,18 @@ def pick(text: Localized, language: str, default: str) -> str:
 
 
 def fill(template: str, values: Mapping[str, Any]) -> str:
-    """Replace `{name}` with its value (`{{`, `}}` stay literal braces); unknown names stay."""
+    """Replace `{name}` with its value; `{{`, `}}` are literal braces.
+
+    A name without a value (an answer skipped or not given yet) becomes empty text: the
+    customer never sees a raw `{placeholder}` (the loader already refuses unknown names).
+    """
 
     def replace(match: re.Match[str]) -> str:
         whole = match.group(0)
         if whole in ("{{", "}}"):
             return whole[0]
         value = values.get(match.group(1))
-        return whole if value is None else str(value)
+        return "" if value is None else str(value)
 
     return PLACEHOLDER.sub(replace, template)
 

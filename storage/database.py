@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,15 @@ def prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def use_wal(url: str) -> None:
+    """Put a SQLite file in WAL mode (it stays so), creating the file and its folder."""
+    prepare_sqlite_file(url)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        with closing(sqlite3.connect(Path(database).expanduser())) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from storage.database import is_sqlite, prepare_sqlite_file, sync_url
+from storage.database import is_sqlite, sync_url, use_wal
 
 SCRIPTS = Path(__file__).with_name("alembic")
 
@@ -23,5 +23,5 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision` (blocking; call from a thread in async code)."""
     if is_sqlite(url):
-        prepare_sqlite_file(url)  # SQLite cannot create the file's folder itself
+        use_wal(url)  # creates the file's folder, which SQLite cannot do itself
     command.upgrade(alembic_config(url), revision)

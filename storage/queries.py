@@ -79,6 +79,19 @@ async def replies_to(*, session: AsyncSession, message_id: int) -> Sequence[Mess
     return (await session.exec(statement)).all()
 
 
+async def recent_outbound(
+    *, session: AsyncSession, conversation_id: int, limit: int = 5
+) -> Sequence[Message]:
+    """The last messages sent in a conversation, newest first (the questions just asked)."""
+    statement = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction == "out")
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    )
+    return (await session.exec(statement)).all()
+
+
 async def open_conversation(*, session: AsyncSession, customer_id: int) -> Conversation | None:
     """The customer's active or handed-off conversation, if any."""
     statement = (
@@ -249,3 +262,30 @@ async def nps_summary(*, session: AsyncSession, flow_id: str | None = None) -> d
         "detractors": int(detractors),
         "passives": int(total) - int(promoters) - int(detractors),
     }
+
+
+async def messages_by_id(*, session: AsyncSession, ids: Sequence[int]) -> Sequence[Message]:
+    """Messages with these ids, in id order."""
+    statement = select(Message).where(col(Message.id).in_(list(ids))).order_by(col(Message.id))
+    return (await session.exec(statement)).all()
+
+
+async def merge_payload(*, session: AsyncSession, message_id: int, changes: dict[str, Any]) -> None:
+    """Add keys to a message's payload (how it was delivered, by which batch)."""
+    message = await session.get(Message, message_id)
+    if message is not None:
+        message.payload = {**(message.payload or {}), **changes}
+
+
+async def count_outbound_batches(
+    *, session: AsyncSession, customer_id: int, via: str, since: datetime
+) -> int:
+    """How many sends `via` a route (payload "via"/"batch") reached or await a customer since."""
+    statement = select(func.count(func.distinct(Message.payload["batch"].as_integer()))).where(
+        Message.customer_id == customer_id,
+        Message.direction == "out",
+        Message.payload["via"].as_string() == via,
+        col(Message.delivery_state).in_(("pending", "sent")),
+        col(Message.created_at) >= since,
+    )
+    return int((await session.exec(statement)).one())

@@ -205,4 +205,3 @@ async def live_server(app_settings: Settings) -> AsyncIterator[LiveServer]:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
-

@@ -23,6 +23,7 @@
   }
 
   function add(author, text, buttons) {
+    if (author !== "system") disableButtons();  // only the newest question's buttons are live
     var item = document.createElement("li");
     item.className = "msg " + author;
     var bubble = document.createElement("div");
@@ -39,6 +40,7 @@
         button.dataset.payload = b.payload;
         button.addEventListener("click", function () {
           disableButtons();
+          button.classList.add("chosen");
           add("customer", b.label);
           send({ button: b.payload });
         });
@@ -54,7 +56,6 @@
     messages.forEach(function (m) {
       if (m.id && seen[m.id]) return;
       if (m.id) { seen[m.id] = true; lastId = Math.max(lastId, m.id); }
-      if (m.buttons && m.buttons.length) disableButtons();
       add(m.direction === "in" ? "customer" : m.author, m.text, m.buttons);
     });
   }

@@ -6,7 +6,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401 - registers the tables
+import storage.models  # registers the tables
+import storage.tokens  # noqa: F401 - registers the platform_token table
 
 target_metadata = SQLModel.metadata
 config = context.config

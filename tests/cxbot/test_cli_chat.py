@@ -13,7 +13,12 @@ def run_chat(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedPro
     env = {**os.environ, "CXBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'chat.db'}"}
     return subprocess.run(
         [sys.executable, "-m", "cxbot.cli", "chat", *args],
-        input=script, capture_output=True, text=True, env=env, timeout=120, check=False,
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 

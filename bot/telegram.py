@@ -1,0 +1,256 @@
+"""The Telegram channel: a python-telegram-bot Application inside the FastAPI app.
+
+Webhook mode (default): Telegram posts each update to `POST /webhooks/telegram` with the
+secret token header; the update is processed inline (`Application.process_update`) — the
+conversation service and the sends finish before the 200 goes back. That keeps one update
+fully answered before the next from the same chat and needs no queue; it is fine while
+nothing slow (an LLM) sits on the reply path. Telegram redelivers an update it got no 2xx
+for; the service answers a redelivered update_id once.
+
+Polling mode (`cxbot serve --telegram-polling`): PTB's Updater fetches updates by long
+polling and the same handlers run; no public URL needed. See docs/telegram.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import sys
+from contextlib import suppress
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from telegram import Bot, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application
+
+from bot.telegram_sender import ChatPacer, TelegramSender
+from bot.telegram_updates import ALLOWED_UPDATES, install_handlers
+from cxbot.conversations import Incoming
+from cxbot.settings import Settings
+
+if TYPE_CHECKING:
+    from cxbot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhooks/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+RATE_LIMIT_RETRIES = 3
+"""How often a 429 is retried (after Telegram's retry_after) before the send counts as failed."""
+
+RETRY_START_SECONDS = 10.0
+"""Polling mode: how often to try again when the Bot API was unreachable at start-up."""
+
+PTBApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class _HideToken(logging.Filter):
+    """Blank the bot token out of log lines (httpx logs every request URL, token included)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
+
+
+def _hide_in_logs(token: str) -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _HideToken) and f.token == token for f in logger.filters):
+        logger.addFilter(_HideToken(token))
+
+
+def _text_of(secret: Any) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
+class TelegramChannel:
+    """The running channel: the PTB application, its sender, and the webhook route."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        token = _text_of(settings.telegram_bot_token)
+        assert token
+        self.service = runtime.service
+        self.polling = settings.telegram_polling
+        self.secret = _text_of(settings.telegram_webhook_secret)
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(settings.telegram_api_base_url)
+            .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        )
+        if not self.polling:
+            builder = builder.updater(None)
+        self.application: PTBApplication = builder.build()
+        self.sender = TelegramSender(self.application.bot, self.service, ChatPacer())
+        self.ready = False
+        self._starting = asyncio.Lock()
+        self._retrying: asyncio.Task[None] | None = None
+        _hide_in_logs(token)
+        install_handlers(self.application, registry=runtime.registry, dispatch=self.dispatch)
+
+    @property
+    def pacer(self) -> ChatPacer:
+        """The per-chat pacing of sends (about 1 message/s per chat)."""
+        return self.sender.pacer
+
+    async def dispatch(self, chat_id: int, incoming: Incoming) -> None:
+        """Handle one customer message and send the reply, in order within the chat."""
+        async with self.pacer.turn(chat_id):
+            reply = await self.service.handle(incoming)
+            messages = reply.messages
+            if reply.duplicate:
+                # answered before; resend only what a crash left unsent
+                messages = tuple(m for m in messages if m[0] in reply.undelivered)
+                log.info(
+                    "telegram update %s already answered (%d unsent resent)",
+                    incoming.platform_message_id,
+                    len(messages),
+                )
+                if not messages:
+                    return
+            await self.sender.send_all(chat_id, messages)
+
+    async def start(self) -> None:
+        """Connect to the Bot API (getMe), then start polling if configured."""
+        async with self._starting:
+            if self.ready:
+                return
+            try:
+                await self.application.initialize()
+            except TelegramError as exc:
+                log.error("telegram: Bot API not reachable at start-up (%s); will retry", exc)
+                if self.polling and self._retrying is None:
+                    self._retrying = asyncio.create_task(self._retry_start())
+                return
+            self.ready = True
+        if self.polling:
+            updater = self.application.updater
+            assert updater is not None
+            await updater.start_polling(
+                timeout=timedelta(seconds=10), allowed_updates=ALLOWED_UPDATES
+            )
+            await self.application.start()
+            log.info("telegram: polling for updates")
+        else:
+            log.info("telegram: webhook at %s", WEBHOOK_PATH)
+
+    async def _retry_start(self) -> None:
+        """Polling mode: keep trying to reach the Bot API (webhook mode retries per update)."""
+        while not self.ready:
+            await asyncio.sleep(RETRY_START_SECONDS)
+            await self.start()
+
+    async def stop(self) -> None:
+        """Stop polling and close the Bot API client."""
+        if self._retrying is not None:
+            self._retrying.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._retrying
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        if self.ready:
+            await self.application.shutdown()
+            self.ready = False
+
+    def secret_matches(self, given: str | None) -> bool:
+        """True when the request carries our webhook secret (constant-time compare)."""
+        if not self.secret or not given:
+            return False
+        return hmac.compare_digest(given.encode(), self.secret.encode())
+
+    def router(self) -> APIRouter:
+        """The webhook route."""
+        api = APIRouter()
+
+        @api.post(WEBHOOK_PATH, include_in_schema=False)
+        async def telegram_webhook(request: Request) -> Response:
+            """Take one update from Telegram and answer it before returning."""
+            if not self.secret_matches(request.headers.get(SECRET_HEADER)):
+                log.warning("telegram webhook: missing or wrong secret token; refused")
+                return Response(status_code=403)
+            try:
+                data = json.loads(await request.body())
+                if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                    raise ValueError("not an object with an integer update_id")
+                update = Update.de_json(data, self.application.bot)
+            except Exception as exc:
+                log.warning("telegram webhook: malformed update refused (%s)", exc)
+                return Response(status_code=400)
+            if not self.ready:
+                await self.start()
+                if not self.ready:
+                    return Response(status_code=503)  # Telegram will deliver it again
+            await self.application.process_update(update)
+            return Response(status_code=200)
+
+        return api
+
+
+def mount(app: FastAPI, runtime: Runtime) -> None:
+    """Add the Telegram channel to the app when TELEGRAM_BOT_TOKEN is set."""
+    settings = runtime.settings
+    if settings.telegram_bot_token is None:
+        log.info("telegram channel not mounted: TELEGRAM_BOT_TOKEN is not set")
+        return
+    channel = TelegramChannel(runtime)
+    app.state.telegram = channel
+    runtime.on_startup.append(channel.start)
+    runtime.on_shutdown.append(channel.stop)
+    if channel.polling:
+        log.info("telegram channel mounted (long polling; no webhook route)")
+        return
+    if not channel.secret:
+        log.error(
+            "TELEGRAM_WEBHOOK_SECRET is not set: %s refuses every update; set it or use polling",
+            WEBHOOK_PATH,
+        )
+    app.include_router(channel.router())
+    log.info("telegram channel mounted at %s", WEBHOOK_PATH)
+
+
+def set_webhook_command(settings: Settings) -> int:
+    """`cxbot telegram set-webhook`: register PUBLIC_URL/webhooks/telegram with Telegram."""
+    token = _text_of(settings.telegram_bot_token)
+    secret = _text_of(settings.telegram_webhook_secret)
+    missing = [
+        name
+        for name, value in (
+            ("TELEGRAM_BOT_TOKEN", token),
+            ("TELEGRAM_WEBHOOK_SECRET", secret),
+            ("CXBOT_PUBLIC_URL", settings.public_url),
+        )
+        if not value
+    ]
+    if missing:
+        print(f"cannot set the webhook: set {', '.join(missing)}", file=sys.stderr)
+        return 1
+    assert token and secret and settings.public_url
+    url = f"{settings.public_url.rstrip('/')}{WEBHOOK_PATH}"
+
+    async def register() -> str:
+        async with Bot(token, base_url=settings.telegram_api_base_url) as bot:
+            await bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+            info = await bot.get_webhook_info()
+            return f"@{bot.username}: {info.url} (pending updates: {info.pending_update_count})"
+
+    try:
+        result = asyncio.run(register())
+    except TelegramError as exc:
+        print(f"setWebhook failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"webhook set for {result}; updates: {', '.join(ALLOWED_UPDATES)}")
+    return 0

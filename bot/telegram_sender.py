@@ -1,0 +1,167 @@
+"""Sending to Telegram: inline keyboards, per-chat pacing, retries, and delivery records.
+
+Telegram's limits: about 30 messages/s overall (PTB's `AIORateLimiter` enforces that and
+retries a 429 after its `retry_after`) and about 1 message/s in one chat, which
+`AIORateLimiter` does not enforce for private chats — `ChatPacer` does. Network errors are
+retried here with exponential backoff; a message that still cannot be sent is recorded as
+failed on its row (`ConversationService.mark_failed`), never dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
+from telegram.error import BadRequest, NetworkError, TelegramError
+
+from cxbot.conversations import ConversationService
+from flows.state import Button, Outbound
+
+log = logging.getLogger(__name__)
+
+ANSWER_PREFIX = "="
+"""Marks callback data that carries an answer: `=` + the button payload (`step_id:value`).
+
+One byte, so the longest payload a flow can produce (63 bytes) still fits Telegram's 64."""
+MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+MAX_PER_ROW_SCALE = 8
+"""Scales up to this many points get one row; longer ones (NPS 0-10) two rows."""
+SHORT_LABEL = 14
+"""Choice labels up to this many characters are laid out two per row."""
+
+
+def callback_data(button: Button) -> str:
+    """The callback data of an answer button."""
+    return ANSWER_PREFIX + button.payload
+
+
+def answer_from_callback(data: str | None) -> str | None:
+    """The button payload in callback data, or None if it is not an answer button."""
+    if not data or not data.startswith(ANSWER_PREFIX) or ":" not in data:
+        return None
+    return data[len(ANSWER_PREFIX) :]
+
+
+def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """The inline keyboard for a message's buttons, or None when it has none (or cannot)."""
+    if not buttons:
+        return None
+    if any(len(callback_data(b).encode()) > MAX_CALLBACK_BYTES for b in buttons):
+        log.error("button payload longer than Telegram allows; sending the text hint instead")
+        return None
+    keys = [InlineKeyboardButton(b.label, callback_data=callback_data(b)) for b in buttons]
+    if all(b.label.lstrip("-").isdigit() for b in buttons):  # a scale: 0-10, 1-7, 1-5
+        width = len(keys) if len(keys) <= MAX_PER_ROW_SCALE else (len(keys) + 1) // 2
+    else:  # choices: two short ones per row, otherwise one per row
+        width = 2 if max(len(b.label) for b in buttons) <= SHORT_LABEL else 1
+    return InlineKeyboardMarkup(_rows(keys, width))
+
+
+def message_text(outbound: Outbound, markup: InlineKeyboardMarkup | None) -> str:
+    """What the message says: the text, plus the typed-answer hint when there are no buttons."""
+    text = outbound.text if markup is not None else outbound.as_plain_text()
+    return text[: MessageLimit.MAX_TEXT_LENGTH]
+
+
+@dataclass
+class ChatPacer:
+    """Keeps one chat's turns in order and its messages `interval` seconds apart."""
+
+    interval: float = 1.0
+    _next_at: dict[int, float] = field(default_factory=dict)
+    _locks: dict[int, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        """Hold the chat while one update is handled and answered (updates run in order)."""
+        lock, users = self._locks.get(chat_id, (asyncio.Lock(), 0))
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users <= 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
+
+    async def wait(self, chat_id: int) -> float:
+        """Wait for this chat's next sending slot; return how long we waited."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self._next_at.get(chat_id, now))
+        self._next_at[chat_id] = slot + self.interval  # reserved before sleeping
+        if len(self._next_at) > 1024:
+            self._next_at = {c: t for c, t in self._next_at.items() if t > now}
+        if slot > now:
+            await asyncio.sleep(slot - now)
+        return slot - now
+
+
+@dataclass
+class TelegramSender:
+    """Sends stored outbound messages to a chat and records how each went."""
+
+    bot: Bot
+    service: ConversationService
+    pacer: ChatPacer = field(default_factory=ChatPacer)
+    attempts: int = 4
+    """Tries per message when the network fails (a 429 is retried by the rate limiter)."""
+    backoff: float = 0.5
+    """Seconds before the first network retry; doubles each time."""
+
+    async def send_all(self, chat_id: int, messages: Sequence[tuple[int, Outbound]]) -> int:
+        """Send a reply's messages in order; after a failure the rest are not sent. Return the
+        number sent."""
+        for index, (message_id, outbound) in enumerate(messages):
+            if not await self.send(chat_id, message_id, outbound):
+                for later_id, _ in messages[index + 1 :]:
+                    await self.service.mark_failed(later_id, "not sent: an earlier message failed")
+                return index
+        return len(messages)
+
+    async def send(self, chat_id: int, message_id: int, outbound: Outbound) -> bool:
+        """Send one stored message (row `message_id`); mark it sent or failed."""
+        markup = keyboard(outbound.buttons)
+        text = message_text(outbound, markup)
+        delay = self.backoff
+        error = "not attempted"
+        for attempt in range(1, self.attempts + 1):
+            await self.pacer.wait(chat_id)
+            try:
+                sent = await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+            except BadRequest as exc:  # a NetworkError subclass, but retrying will not help
+                error = f"BadRequest: {exc}"
+                break
+            except NetworkError as exc:  # includes TimedOut
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt == self.attempts:
+                    break
+                log.warning(
+                    "telegram send to %s failed (%s); retry %d in %.2fs",
+                    chat_id,
+                    error,
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay *= 2
+            except TelegramError as exc:  # Forbidden (blocked), RetryAfter beyond the retries…
+                error = f"{type(exc).__name__}: {exc}"
+                break
+            else:
+                await self.service.mark_sent(message_id, f"{chat_id}:{sent.message_id}")
+                return True
+        log.warning("telegram message %d to chat %s not delivered: %s", message_id, chat_id, error)
+        await self.service.mark_failed(message_id, error)
+        return False

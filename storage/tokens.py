@@ -1,0 +1,140 @@
+"""Platform access tokens (WeChat's access_token), shared by every app process.
+
+WeChat allows one valid token per app: a fetch replaces the old one (which keeps
+working for a few minutes). So the token lives in the database, not in process
+memory, and one process at a time refreshes it: it takes a short lease on the row,
+fetches outside any transaction, then stores the new token and drops the lease.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import utcnow
+
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class PlatformToken(SQLModel, table=True):
+    """The current access token of one platform app, and who is refreshing it."""
+
+    __tablename__ = "platform_token"
+    platform: str = Field(primary_key=True, max_length=32)
+    """wechat, wecom, …"""
+    app_id: str = Field(primary_key=True, max_length=128)
+    access_token: str = Field(default="", max_length=1024)
+    expires_at: datetime = Field(default=NEVER)
+    refreshed_at: datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=64)
+    """The process fetching a new token right now."""
+    lease_until: datetime | None = None
+    """When that lease lapses (a crashed refresher does not block the others)."""
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+async def get_token(*, session: AsyncSession, platform: str, app_id: str) -> PlatformToken | None:
+    """The stored token row of an app, if any."""
+    statement = select(PlatformToken).where(
+        PlatformToken.platform == platform, PlatformToken.app_id == app_id
+    )
+    return (await session.exec(statement)).first()
+
+
+async def claim_refresh(
+    *,
+    session: AsyncSession,
+    platform: str,
+    app_id: str,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+) -> bool:
+    """Take the refresh lease unless another process holds a live one; True when taken."""
+    if await get_token(session=session, platform=platform, app_id=app_id) is None:
+        try:
+            async with session.begin_nested():
+                session.add(PlatformToken(platform=platform, app_id=app_id, updated_at=now))
+        except IntegrityError:
+            pass  # another process created it first
+    statement = (
+        update(PlatformToken)
+        .where(
+            col(PlatformToken.platform) == platform,
+            col(PlatformToken.app_id) == app_id,
+            or_(col(PlatformToken.lease_until).is_(None), col(PlatformToken.lease_until) < now),
+        )
+        .values(lease_owner=owner, lease_until=lease_until, updated_at=now)
+    )
+    result = await session.exec(statement)
+    return bool(result.rowcount)
+
+
+async def store_token(
+    *,
+    session: AsyncSession,
+    platform: str,
+    app_id: str,
+    owner: str,
+    access_token: str,
+    expires_at: datetime,
+    now: datetime,
+) -> bool:
+    """Save a freshly fetched token and release the lease; False if `owner` lost the lease.
+
+    A refresher whose lease lapsed must not overwrite a newer token fetched by another.
+    """
+    statement = (
+        update(PlatformToken)
+        .where(
+            col(PlatformToken.platform) == platform,
+            col(PlatformToken.app_id) == app_id,
+            col(PlatformToken.lease_owner) == owner,
+        )
+        .values(
+            access_token=access_token,
+            expires_at=expires_at,
+            refreshed_at=now,
+            updated_at=now,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+    result = await session.exec(statement)
+    return bool(result.rowcount)
+
+
+async def release_refresh(
+    *, session: AsyncSession, platform: str, app_id: str, owner: str, now: datetime
+) -> None:
+    """Give up a refresh lease after a failed fetch."""
+    statement = (
+        update(PlatformToken)
+        .where(
+            col(PlatformToken.platform) == platform,
+            col(PlatformToken.app_id) == app_id,
+            col(PlatformToken.lease_owner) == owner,
+        )
+        .values(lease_owner=None, lease_until=None, updated_at=now)
+    )
+    await session.exec(statement)
+
+
+async def expire_token(
+    *, session: AsyncSession, platform: str, app_id: str, access_token: str, now: datetime
+) -> None:
+    """Mark a token the platform rejected as expired (only if it is still the stored one)."""
+    statement = (
+        update(PlatformToken)
+        .where(
+            col(PlatformToken.platform) == platform,
+            col(PlatformToken.app_id) == app_id,
+            col(PlatformToken.access_token) == access_token,
+        )
+        .values(expires_at=NEVER, updated_at=now)
+    )
+    await session.exec(statement)
