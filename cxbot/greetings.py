@@ -1,0 +1,48 @@
+"""What the bot says outside an interview: the welcome and the "text only, please" notes."""
+
+from __future__ import annotations
+
+import re
+
+from flows import language as languages
+from flows import texts
+from flows.registry import FlowRegistry
+from flows.state import Outbound
+
+UNSUPPORTED = {
+    "zh": "抱歉，我只能读懂文字消息。请用文字回复。",
+    "en": "Sorry, I can only read text messages. Please reply in words.",
+}
+WELCOME = {
+    "zh": "您好！回复“{keyword}”即可参与我们的简短调查。",
+    "en": "Hi! Reply “{keyword}” to take our short survey.",
+}
+QUIET = {
+    "zh": "您好！目前没有进行中的调查。",
+    "en": "Hi! There is no survey running right now.",
+}
+
+
+def written_in(text: str) -> str | None:
+    """The language of a message, counting a lone Latin word ("feedback", "hi") as English."""
+    detected = languages.detect(text) if text else None
+    if detected is None and re.search(r"[A-Za-z]{2}", text) and not text.startswith("/"):
+        return "en"
+    return detected
+
+
+def unsupported(language: str) -> Outbound:
+    """The polite answer to a sticker, photo or voice message."""
+    return Outbound(UNSUPPORTED.get(language, UNSUPPORTED["en"]))
+
+
+def welcome(registry: FlowRegistry, text: str, *hints: str | None) -> Outbound:
+    """The answer to a message outside any interview: how to start one, in their language."""
+    language = languages.choose(["zh", "en"], "zh", *hints, written_in(text))
+    flows = sorted(registry.all(), key=lambda f: f.flow.id != "nps")  # nps first
+    keywords = [k for f in flows for k in f.flow.start.keywords]
+    if not keywords:
+        return Outbound(QUIET[language])
+    preferred = [k for k in keywords if (languages.detect(k) == "zh") == (language == "zh")]
+    keyword = (preferred or keywords)[0]
+    return Outbound(texts.fill(WELCOME[language], {"keyword": keyword}))
