@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cxbot.envelopes import Incoming, Reply, outbound_from_row, outbound_payload
-from cxbot.greetings import unsupported, welcome, written_in
+from cxbot.greetings import sorry, unsupported, welcome, written_in
 from cxbot.history import History, history
 from cxbot.recording import SLA, record_outcome
 from flows import engine
@@ -29,7 +29,7 @@ from flows.registry import FlowRegistry
 from flows.state import ConversationState, Inbound, Outbound, Outcome
 from storage import queries
 from storage.database import Sessions, transaction
-from storage.models import Conversation, Customer, Message
+from storage.models import Conversation, Customer, Escalation, Message
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,12 @@ class ConversationService:
         lock = self._lock(incoming.channel, incoming.customer_ref)
         async with lock, self._sqlite_writer or contextlib.nullcontext():
             try:
-                async with transaction(self.sessions) as session:
-                    reply = await self._handle(session, incoming)
-            except IntegrityError:
-                # another process stored the same delivery (or customer) first: the second
-                # attempt sees its rows and answers as a duplicate
-                log.info("concurrent delivery of %s, retrying", incoming.platform_message_id)
-                async with transaction(self.sessions) as session:
-                    reply = await self._handle(session, incoming)
+                reply = await self._process(incoming)
+            except Exception:
+                log.exception(
+                    "handling %s message %s failed", incoming.channel, incoming.platform_message_id
+                )
+                reply = await self._apologize(incoming)
         if not reply.duplicate:
             for listener in self.listeners:
                 try:
@@ -90,6 +88,74 @@ class ConversationService:
                 except Exception:
                     log.exception("event listener failed")
         return reply
+
+    async def _process(self, incoming: Incoming) -> Reply:
+        try:
+            async with transaction(self.sessions) as session:
+                return await self._handle(session, incoming)
+        except IntegrityError:
+            # another process stored the same delivery (or customer) first: the second
+            # attempt sees its rows and answers as a duplicate
+            log.info("concurrent delivery of %s, retrying", incoming.platform_message_id)
+            async with transaction(self.sessions) as session:
+                return await self._handle(session, incoming)
+
+    async def _apologize(self, incoming: Incoming) -> Reply:
+        """After an internal error: keep the message, say sorry, and bring in a person."""
+        at = incoming.at or self.clock()
+        async with transaction(self.sessions) as session:
+            customer = await queries.get_or_create_customer(
+                session=session, channel=incoming.channel, external_id=incoming.customer_ref
+            )
+            assert customer.id is not None
+            duplicate = await self._duplicate(session, customer.id, incoming)
+            if duplicate is not None:
+                return duplicate
+            conversation = await queries.open_conversation(session=session, customer_id=customer.id)
+            inbound_row = await self._store_inbound(session, customer.id, conversation, incoming)
+            language = (
+                conversation.language
+                if conversation
+                else languages.choose(["zh", "en"], "zh", incoming.language_hint, customer.language)
+            )
+            await session.flush()
+            conversation_id = conversation.id if conversation else None
+            if conversation is not None and conversation_id is not None:
+                conversation.status = "handed_off"  # the engine stays out of it from now on
+                session.add(
+                    Escalation(
+                        conversation_id=conversation_id,
+                        customer_id=customer.id,
+                        reason="internal-error",
+                        priority="high",
+                        due_at=at + SLA["high"],
+                        created_at=at,
+                    )
+                )
+            apology = sorry(language)
+            row = queries.add_message(
+                session=session,
+                customer_id=customer.id,
+                conversation_id=conversation_id,
+                channel=incoming.channel,
+                direction="out",
+                author="bot",
+                text=apology.text,
+                payload=outbound_payload(apology),
+                reply_to_id=inbound_row.id,
+                delivery_state="pending",
+            )
+            event = ("service-error", {"escalated": conversation is not None})
+            queries.append_events(
+                session=session, conversation_id=conversation_id, events=[event], at=at
+            )
+            await session.flush()
+            return Reply(
+                ((row.id or 0, apology),),
+                conversation_id=conversation_id,
+                customer_id=customer.id,
+                events=(event,),
+            )
 
     async def _handle(self, session: AsyncSession, incoming: Incoming) -> Reply:
         at = incoming.at or self.clock()

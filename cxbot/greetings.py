@@ -17,6 +17,11 @@ WELCOME = {
     "zh": "您好！回复“{keyword}”即可参与我们的简短调查。",
     "en": "Hi! Reply “{keyword}” to take our short survey.",
 }
+SORRY = {
+    "zh": "抱歉，系统出了点问题。我们已通知客服同事，会尽快在这里回复您。",
+    "en": "Sorry, something went wrong on our side. A colleague has been told and will "
+    "reply here soon.",
+}
 QUIET = {
     "zh": "您好！目前没有进行中的调查。",
     "en": "Hi! There is no survey running right now.",
@@ -29,6 +34,11 @@ def written_in(text: str) -> str | None:
     if detected is None and re.search(r"[A-Za-z]{2}", text) and not text.startswith("/"):
         return "en"
     return detected
+
+
+def sorry(language: str) -> Outbound:
+    """The apology after an internal error (never a traceback or an exception's text)."""
+    return Outbound(SORRY.get(language, SORRY["en"]))
 
 
 def unsupported(language: str) -> Outbound:

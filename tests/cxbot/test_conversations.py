@@ -396,3 +396,42 @@ async def test_a_tapped_button_is_stored_with_its_label(
         ("部分解决", {"button": "resolved:partly"}),
         ("", {"button": "nowhere:1"}),
     ]
+
+
+# --- internal errors ----------------------------------------------------------------------
+
+
+async def test_an_internal_error_gets_an_apology_and_an_agent_never_a_traceback(
+    sessions: Sessions, clock: Clock, db_url: str
+) -> None:
+    first = ConversationService(sessions=sessions, registry=_registry(), clock=clock)
+    await Customer(first, "carol").starts("nps", "en")
+    async with sessions() as session, session.begin():
+        for version in await session.exec(select(FlowVersion)):
+            await session.delete(version)  # the pinned version can no longer be loaded
+    restarted = ConversationService(sessions=sessions, registry=FlowRegistry([]), clock=clock)
+    carol = Customer(restarted, "carol")
+    carol.sent = 5
+
+    reply = await carol.says("9")
+
+    assert texts(reply) == [
+        "Sorry, something went wrong on our side. A colleague has been told and will reply "
+        "here soon."
+    ]
+    assert reply.events == (("service-error", {"escalated": True}),)
+    (conversation,) = await rows(sessions, Conversation)
+    assert conversation.status == "handed_off"
+    (escalation,) = await rows(sessions, Escalation)
+    assert (escalation.reason, escalation.priority) == ("internal-error", "high")
+    assert escalation.due_at == clock() + SLA["high"]
+    kept = await rows(sessions, Message, Message.direction == "in", Message.text == "9")
+    assert len(kept) == 1  # the customer's message is not lost
+    again = await carol.service.handle(carol.incoming("9", platform_message_id="carol-6"))
+    assert again.duplicate and texts(again) == texts(reply)
+
+
+def _registry() -> FlowRegistry:
+    registry = FlowRegistry([BUILTIN_DIR])
+    registry.refresh()
+    return registry
