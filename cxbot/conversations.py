@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Reply], Awaitable[None]]
 
+SEND_LEASE = timedelta(seconds=120)
+"""How long a claimed outbound message is reserved for its sender (longer than any retry)."""
+
 
 @dataclass
 class _Open:
@@ -254,13 +257,30 @@ class ConversationService:
         )
         if seen is None or seen.id is None:
             return None
+        if seen.customer_id != customer_id:
+            # the same platform id from someone else: never hand them another customer's reply
+            log.warning(
+                "%s message id %s reused by another customer; ignored",
+                incoming.channel,
+                incoming.platform_message_id,
+            )
+            return Reply((), duplicate=True, customer_id=customer_id)
         rows = await queries.replies_to(session=session, message_id=seen.id)
+        stale = self.clock() - SEND_LEASE
         return Reply(
             tuple((row.id or 0, outbound_from_row(row)) for row in rows),
             duplicate=True,
             conversation_id=seen.conversation_id,
             customer_id=customer_id,
-            undelivered=tuple(row.id for row in rows if row.id and row.delivery_state == "pending"),
+            undelivered=tuple(
+                row.id
+                for row in rows
+                if row.id
+                and (
+                    row.delivery_state == "pending"
+                    or (row.delivery_state == "sending" and (row.claimed_at or stale) < stale)
+                )
+            ),
         )
 
     async def _running(
@@ -289,7 +309,9 @@ class ConversationService:
             return None  # an agent has this customer: a /start or menu click goes to them
         if incoming.flow_id is not None:
             return self.registry.current(incoming.flow_id)
-        if incoming.command == "start" and running is None:
+        if incoming.command == "start" and running is not None:
+            return self.registry.current(running.conversation.flow_id)  # /start: from the top
+        if incoming.command == "start":
             flows = self.registry.all()
             return self.registry.current("nps") or (flows[0] if flows else None)
         if running is None and incoming.text:
@@ -394,6 +416,19 @@ class ConversationService:
         conversation.updated_at = at
         if state.status in ("completed", "abandoned") and conversation.ended_at is None:
             conversation.ended_at = at
+
+    async def claim(self, message_ids: Sequence[int]) -> list[int]:
+        """Take outbound messages for sending; only the ids returned may be sent by the caller.
+
+        Two processes answering the same redelivered update both ask; one gets the messages.
+        A claim older than SEND_LEASE (the sender crashed) can be taken over.
+        """
+        if not message_ids:
+            return []
+        async with transaction(self.sessions) as session:
+            return await queries.claim_outbound(
+                session=session, message_ids=message_ids, now=self.clock(), lease=SEND_LEASE
+            )
 
     async def mark_sent(self, message_id: int, platform_message_id: str | None = None) -> None:
         """Record that an outbound message reached the customer's platform."""

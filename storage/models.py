@@ -83,7 +83,9 @@ class Message(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     """Buttons, hints, the tapped button's payload."""
     delivery_state: str = Field(default="received", max_length=16, index=True)
-    """received (inbound); pending, sent or failed (outbound)."""
+    """received (inbound); pending, sending, sent or failed (outbound)."""
+    claimed_at: datetime | None = None
+    """When a process took this outbound message to send it (a lease against double sends)."""
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None

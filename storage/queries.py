@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import and_, case, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -158,6 +158,37 @@ def append_events(
     """Append events (name, data) in order."""
     for name, data in events:
         session.add(Event(conversation_id=conversation_id, name=name, data=data, created_at=at))
+
+
+async def claim_outbound(
+    *, session: AsyncSession, message_ids: Sequence[int], now: datetime, lease: timedelta
+) -> list[int]:
+    """Take pending outbound messages for sending; return the ids this caller got.
+
+    A message is taken once: another process asking at the same time gets nothing, unless
+    the taker's lease ran out (it crashed mid-send), when the message is taken over.
+    """
+    taken: list[int] = []
+    for message_id in message_ids:
+        statement = (
+            update(Message)
+            .where(
+                col(Message.id) == message_id,
+                col(Message.direction) == "out",
+                or_(
+                    col(Message.delivery_state) == "pending",
+                    and_(
+                        col(Message.delivery_state) == "sending",
+                        col(Message.claimed_at) < now - lease,
+                    ),
+                ),
+            )
+            .values(delivery_state="sending", claimed_at=now)
+        )
+        result = await session.exec(statement)
+        if result.rowcount == 1:
+            taken.append(message_id)
+    return taken
 
 
 async def mark_delivered(

@@ -435,3 +435,53 @@ def _registry() -> FlowRegistry:
     registry = FlowRegistry([BUILTIN_DIR])
     registry.refresh()
     return registry
+
+
+# --- sending exactly once -----------------------------------------------------------------
+
+
+async def test_an_outbound_message_is_claimed_by_one_sender_until_its_lease_runs_out(
+    customer: Customer, sessions: Sessions, clock: Clock
+) -> None:
+    reply = await customer.starts("nps", "en")
+    ids = [message_id for message_id, _ in reply.messages]
+    second_process = ConversationService(sessions=sessions, registry=_registry(), clock=clock)
+
+    first, second = await asyncio.gather(customer.service.claim(ids), second_process.claim(ids))
+    assert sorted([first, second], key=len) == [[], ids]
+    (row,) = await rows(sessions, Message, col(Message.id).in_(ids))
+    assert row.delivery_state == "sending"
+
+    # a redelivery while the first sender is still at it resends nothing ...
+    again = await customer.service.handle(customer.incoming(platform_message_id="alice-1"))
+    assert again.duplicate and again.undelivered == ()
+    # ... but once its lease has run out (it crashed), the message is taken over and resent
+    clock.advance(seconds=121)
+    again = await customer.service.handle(customer.incoming(platform_message_id="alice-1"))
+    assert again.undelivered == tuple(ids)
+    assert await second_process.claim(ids) == ids
+    await second_process.mark_sent(ids[0], "chat:1")
+    assert await customer.service.claim(ids) == []
+
+
+async def test_a_platform_id_reused_by_another_customer_gets_nothing_of_the_first(
+    service: ConversationService, sessions: Sessions
+) -> None:
+    alice, mallory = Customer(service, "alice"), Customer(service, "mallory")
+    await alice.starts("nps", "en")
+    await alice.says("3")  # alice-2
+    stolen = await mallory.says("9", platform_message_id="alice-2")
+    assert stolen.duplicate and stolen.messages == ()
+    assert [a.score for a in await rows(sessions, Answer)] == [3]
+
+
+async def test_start_in_the_middle_of_an_interview_starts_it_again(
+    customer: Customer, sessions: Sessions
+) -> None:
+    await customer.starts("nps", "en")
+    await customer.says("9")
+    reply = await customer.says(kind="command", command="start")
+    assert "How likely are you to recommend us" in texts(reply)[0]
+    assert [name for name, _ in reply.events] == ["interview-abandoned", "interview-started"]
+    statuses = [c.status for c in await rows(sessions, Conversation)]
+    assert statuses == ["abandoned", "active"]
