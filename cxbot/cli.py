@@ -179,7 +179,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
-    print(f"cxbot serving on http://{host}:{port}/  (web chat: http://{host}:{port}/chat/nps)")
+    print(f"cxbot serving on http://{host}:{port}/ (the web chat pages are listed there)")
     uvicorn.run(
         "cxbot.app:create_app",
         factory=True,
@@ -233,6 +233,31 @@ def _diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_problem(url: str) -> str | None:
+    """Why the database URL cannot be used (bad syntax, driver not installed), or None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return (
+            f"cxbot: CXBOT_DATABASE_URL {url!r} is not a database URL; "
+            "e.g. sqlite+aiosqlite:///./cxbot.db or postgresql+psycopg://user:pw@host/db"
+        )
+    try:
+        create_async_engine(url).sync_engine.dispose()  # imports the driver, connects nothing
+    except (NoSuchModuleError, ImportError, ArgumentError) as exc:
+        hint = " (install it: pip install 'cxbot[postgres]')" if "postgres" in url else ""
+        return f"cxbot: cannot use database {shown}: {exc}{hint}"
+    return None
+
+
+OUR_LOGGERS = ("cxbot", "flows", "bot", "storage")
+"""Loggers whose INFO lines a server operator should see (channels mounted, flows loaded)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="cxbot", description=__doc__)
@@ -275,13 +300,24 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cxbot` command."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command in ("serve", "demo"):
+        for name in OUR_LOGGERS:
+            logging.getLogger(name).setLevel(logging.INFO)
     if args.command == "check":
         return _check(args)
     if args.command == "schema":
         return _schema(args)
     if args.command == "diagram":
         return _diagram(args)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        print(f"cxbot: invalid settings:\n{exc}", file=sys.stderr)
+        return 2
+    problem = _database_problem(settings.database_url)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     if args.command == "chat":
         return asyncio.run(_chat(args, settings))
     if args.command == "serve":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flows.conditions import ConditionError, check_condition
+from flows.conditions import ConditionError, Kind, check_condition
 from flows.model import (
     ALLOWED_METRIC_RANGES,
     ChoiceStep,
@@ -40,6 +40,38 @@ def known_names(flow: Flow) -> set[str]:
         if isinstance(step, ScaleStep | ChoiceStep | OpenStep):
             names.add(answer_name(step))
     return names
+
+
+def name_kinds(flow: Flow) -> dict[str, Kind]:
+    """What each answer holds, for checking conditions: a number, a choice's values, text."""
+    kinds: dict[str, Kind] = {"language": frozenset(flow.languages)}
+    mixed: set[str] = set()
+    for step in flow.steps:
+        kind: Kind
+        if isinstance(step, ScaleStep):
+            kind = "number"
+        elif isinstance(step, ChoiceStep):
+            kind = frozenset(choice.value for choice in step.choices)
+        elif isinstance(step, OpenStep):
+            kind = "text"
+        else:
+            continue
+        name = answer_name(step)
+        previous = kinds.get(name)
+        if isinstance(previous, frozenset) and isinstance(kind, frozenset):
+            kind = previous | kind
+        elif previous is not None and previous != kind:
+            mixed.add(name)
+        kinds[name] = kind
+    return {name: kind for name, kind in kinds.items() if name not in mixed}
+
+
+def _where(flow: Flow, path: Path_) -> str:
+    """A readable place in a flow: "step 'why_low', labels.min"."""
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+        field = ".".join(str(part) for part in path[2:])
+        return f"step '{flow.steps[path[1]].id}'" + (f", {field}" if field else "")
+    return ".".join(str(part) for part in path)
 
 
 def _texts(flow: Flow) -> Iterator[tuple[Path_, Localized]]:
@@ -110,7 +142,7 @@ def check(flow: Flow) -> list[Problem]:
             continue
         for language in flow.languages:
             if not text.get(language, "").strip():
-                add(path, f"missing translation for '{language}'")
+                add(path, f"{_where(flow, path)}: missing translation for '{language}'")
         for language in text:
             if language not in languages:
                 add(
@@ -119,6 +151,7 @@ def check(flow: Flow) -> list[Problem]:
                 )
 
     names = known_names(flow)
+    kinds = name_kinds(flow)
     for path, text in _texts(flow):
         for value in [text] if isinstance(text, str) else text.values():
             for name in placeholders(value):
@@ -126,6 +159,16 @@ def check(flow: Flow) -> list[Problem]:
                     add(path, f"unknown variable '{{{name}}}'; known: {', '.join(sorted(names))}")
 
     for index, step in enumerate(flow.steps):
+        if isinstance(step, ChoiceStep):
+            seen: set[str] = set()
+            for number, choice in enumerate(step.choices):
+                if choice.value in seen:
+                    add(
+                        ("steps", index, "choices", number, "value"),
+                        f"step '{step.id}': two choices have the value '{choice.value}'; "
+                        "each needs its own",
+                    )
+                seen.add(choice.value)
         if isinstance(step, ScaleStep):
             problems.extend(_check_scale(step, index))
         next_ = getattr(step, "next", None)
@@ -145,13 +188,13 @@ def check(flow: Flow) -> list[Problem]:
                     )
                 if branch.if_ is not None:
                     try:
-                        check_condition(branch.if_, names)
+                        check_condition(branch.if_, names, kinds)
                     except ConditionError as exc:
                         add(("steps", index, "next", arm, "if"), str(exc))
 
     for number, rule in enumerate(flow.escalation):
         try:
-            check_condition(rule.when, names)
+            check_condition(rule.when, names, kinds)
         except ConditionError as exc:
             add(("escalation", number, "when"), str(exc))
 

@@ -40,8 +40,11 @@ class FlowRegistry:
         self.errors: dict[str, list[FlowError]] = {}
 
     def refresh(self) -> list[FlowError]:
-        """Reload changed files; return the errors of files that are (still) broken."""
-        for path in flow_files(self.paths):
+        """Reload changed files, retire deleted ones; return the errors of broken files."""
+        present = set(flow_files(self.paths))
+        for path in set(self._stamps) - present:
+            self._retire(path)
+        for path in sorted(present):
             try:
                 stat = path.stat()
             except OSError:
@@ -54,6 +57,17 @@ class FlowRegistry:
             self._stamps[path] = stamp
             self._load(path)
         return [error for errors in self.errors.values() for error in errors]
+
+    def _retire(self, path: Path) -> None:
+        """A flow file was deleted: its flow stops starting new interviews (running ones keep
+        their pinned version)."""
+        self._stamps.pop(path, None)
+        self.errors.pop(str(path), None)
+        for flow_id, owner in list(self._owner.items()):
+            if owner == path:
+                del self._owner[flow_id]
+                self._current.pop(flow_id, None)
+                log.info("flow %s retired: %s was removed", flow_id, path)
 
     def _load(self, path: Path) -> None:
         try:

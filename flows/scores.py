@@ -76,6 +76,25 @@ _INTEGER = re.compile(r"\d+")
 _WORD = re.compile(r"[a-z']+")
 
 
+_LEADING = re.compile(r"(\d+)\s*(?:分|points?|pts)?\s*(?:[-–—:：,，。.!！;；~～]\s*.*)?", re.DOTALL)
+_LETTERS = re.compile(r"[a-z\u3400-\u9fff]")
+
+
+def _stands_alone(text: str, number: str) -> bool:
+    """True when the number is the answer, not part of a sentence ("I waited 3 days").
+
+    Either the message starts with it and any comment follows a separator ("9 - 很好",
+    "9分，服务很好", "10! great"), or every other word is filler ("给9分吧", "I'd give it an 8").
+    """
+    leading = _LEADING.fullmatch(text)
+    if leading and leading.group(1) == number:
+        return True
+    rest = text.replace(number, " ", 1)
+    if any(word not in _EN_FILLER for word in _WORD.findall(rest)):
+        return False
+    return not _LETTERS.search(_CN_FILLER.sub("", _WORD.sub(" ", rest)))
+
+
 def _chinese_numeral(run: str) -> int | None:
     if run == "十":
         return 10
@@ -114,12 +133,14 @@ def parse_score(text: str, low: int, high: int) -> int | None:
         return value if low <= value <= high else None
     if _FRACTION_WORD.search(normalized) or _NEGATIVE.search(normalized):
         return None  # "nine/10" or "-1": not a plain score
-    integers = {int(found) for found in _INTEGER.findall(normalized)}
+    integers = _INTEGER.findall(normalized)
     if integers:
-        if len(integers) != 1 or re.search(r"\d[.,]\d", normalized):
+        if len(integers) != 1 or re.search(r"\d[.,]\d|\d[a-z]|[a-z]\d", normalized):
+            return None  # "7 or 8", "8.5", "1O"
+        value = int(integers[0])
+        if not low <= value <= high or not _stands_alone(normalized, integers[0]):
             return None
-        value = integers.pop()
-        return value if low <= value <= high else None
+        return value
     runs = _CN_RUN.findall(normalized)
     if len(runs) == 1 and not _CN_FILLER.sub("", normalized.replace(runs[0], "", 1)):
         numeral = _chinese_numeral(runs[0])

@@ -190,3 +190,32 @@ def test_bad_usage_exits_2(tmp_path: Path, command: list[str]) -> None:
     result = cxbot(tmp_path, *command)
     assert result.returncode == 2
     assert "usage: cxbot" in result.stderr
+
+
+def cxbot_with_database(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CXBOT_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "cxbot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_database_url_that_is_no_url_is_explained_without_a_traceback(tmp_path: Path) -> None:
+    result = cxbot_with_database(tmp_path, "bogus", "db", "upgrade")
+    assert result.returncode == 2
+    assert "CXBOT_DATABASE_URL 'bogus' is not a database URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_database_driver_is_explained_and_the_password_hidden(tmp_path: Path) -> None:
+    result = cxbot_with_database(
+        tmp_path, "postgresql+nosuchdriver://cx:s3cret@db.example/cx", "db", "upgrade"
+    )
+    assert result.returncode == 2
+    assert "cannot use database postgresql+nosuchdriver://cx:***@db.example/cx" in result.stderr
+    assert "s3cret" not in result.stderr and "Traceback" not in result.stderr

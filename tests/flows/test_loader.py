@@ -466,12 +466,12 @@ def test_reversed_range_is_refused() -> None:
 
 def test_missing_translation_for_one_language() -> None:
     source = variant("text: {zh: 为什么, en: Why}", "text: {zh: 为什么}")
-    assert refused_once(source) == "x.yaml:22:5: missing translation for 'en'"
+    assert refused_once(source) == "x.yaml:22:5: step 'why_low', text: missing translation for 'en'"
 
 
 def test_empty_translation_counts_as_missing() -> None:
     source = variant("text: {zh: 为什么, en: Why}", 'text: {zh: 为什么, en: " "}')
-    assert refused_once(source) == "x.yaml:22:5: missing translation for 'en'"
+    assert refused_once(source) == "x.yaml:22:5: step 'why_low', text: missing translation for 'en'"
 
 
 def test_plain_string_in_a_bilingual_flow() -> None:
@@ -671,3 +671,70 @@ def test_registry_over_the_builtin_flows() -> None:
     triggered = registry.triggered_by("Effort")
     assert triggered is not None and triggered.flow.id == "ces"
     assert registry.triggered_by("hello") is None
+
+
+# --- conditions compare answers with the right kind of value --------------------------------
+
+CHOICE_FLOW = variant(
+    "  - id: why_low\n    type: open\n    text: {zh: 为什么, en: Why}\n",
+    "  - id: why_low\n    type: choice\n    save_as: problem\n"
+    "    text: {zh: 为什么, en: Why}\n"
+    "    choices:\n"
+    "      - {value: late, label: {zh: 慢, en: Late}}\n"
+    "      - {value: rude, label: {zh: 态度, en: Rude}}\n"
+    "    next:\n"
+    '      - if: problem == "late"\n'
+    "        goto: thanks\n"
+    "      - goto: thanks\n",
+)
+
+
+def test_a_score_compared_with_a_word_is_refused() -> None:
+    source = variant("      - if: score <= 6\n", '      - if: score > "5"\n')
+    assert refused_once(source) == (
+        "x.yaml:17:9: condition 'score > \"5\"': 'score' is a score, so compare it with a "
+        "number (e.g. score <= 6), not '5'"
+    )
+
+
+def test_a_choice_compared_with_a_value_it_cannot_have_is_refused() -> None:
+    assert load_text(CHOICE_FLOW, file="x.yaml").flow.id == "demo"
+    source = variant('if: problem == "late"', 'if: problem in ["late", "lat"]', CHOICE_FLOW)
+    assert refused_once(source) == (
+        "x.yaml:28:9: condition 'problem in [\"late\", \"lat\"]': 'problem' is one of late, "
+        "rude; 'lat' is not one of them"
+    )
+
+
+def test_a_choice_cannot_be_ordered() -> None:
+    source = variant('if: problem == "late"', 'if: problem > "late"', CHOICE_FLOW)
+    assert "'problem' is a choice (late, rude); compare it with ==, != or in" in refused_once(
+        source
+    )
+
+
+def test_two_choices_with_one_value_are_refused() -> None:
+    source = variant("{value: rude,", "{value: late,", CHOICE_FLOW)
+    assert refused_once(source) == (
+        "x.yaml:26:10: step 'why_low': two choices have the value 'late'; each needs its own"
+    )
+
+
+def test_the_single_equals_hint_is_not_given_for_a_comparison_left_open() -> None:
+    source = variant("      - if: score <= 6\n", "      - if: score <=\n")
+    message = refused_once(source)
+    assert "is not valid" in message and "compare with ==" not in message
+
+
+def test_a_deleted_flow_file_stops_new_interviews_but_keeps_its_versions(tmp_path: Path) -> None:
+    path = tmp_path / "demo.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    registry = FlowRegistry([tmp_path])
+    registry.refresh()
+    loaded = registry.current("demo")
+    assert loaded is not None
+
+    path.unlink()
+    assert registry.refresh() == []
+    assert registry.current("demo") is None
+    assert registry.version("demo", loaded.version) is loaded  # pinned conversations go on

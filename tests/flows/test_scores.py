@@ -19,6 +19,9 @@ from flows.scores import parse_score
         ("9分", 9),
         ("我给8分", 8),
         ("8分吧", 8),
+        ("9分，服务很好", 9),  # a leading score followed by a comment
+        ("9 - great support", 9),
+        ("10! great", 10),
         ("打十分", 10),
         ("九", 9),
         ("九分", 9),
@@ -67,6 +70,11 @@ def test_accepts_a_score_on_a_0_to_10_scale(text: str, score: int) -> None:
         "100",
         "-1",
         "no one helped",  # "one" inside a sentence is not a score
+        "not 10",  # a number inside a sentence is not a score
+        "I waited 3 days",
+        "it took 3 weeks",
+        "我等了3天",
+        "1O",  # a typo for 10 is re-asked, not read as 1
         "十分满意",  # "十分" means "very" here
         "nine/10",  # a fraction we cannot read
         "4/5",  # out of 5 is not a score out of 10
