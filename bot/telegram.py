@@ -2,13 +2,14 @@
 
 Webhook mode (default): Telegram posts each update to `POST /webhooks/telegram` with the
 secret token header; the update is processed inline (`Application.process_update`) — the
-conversation service and the sends finish before the 200 goes back. That keeps one update
-fully answered before the next from the same chat and needs no queue; it is fine while
-nothing slow (an LLM) sits on the reply path. Telegram redelivers an update it got no 2xx
-for; the service answers a redelivered update_id once.
+conversation service and the sends finish before the 200 goes back. That needs no queue; it
+is fine while nothing slow (an LLM) sits on the reply path. When handling fails (the database
+is down) the webhook answers 503 and Telegram delivers the update again; the service answers
+a redelivered update_id once, and a message is sent only by the process that claimed it.
 
 Polling mode (`cxbot serve --telegram-polling`): PTB's Updater fetches updates by long
-polling and the same handlers run; no public URL needed. See docs/telegram.md.
+polling and the same handlers run, several chats at once; no public URL needed.
+In both modes one chat's updates are handled in order (`ChatPacer.turn`). See docs/telegram.md.
 """
 
 from __future__ import annotations
@@ -18,20 +19,30 @@ import hmac
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
-from telegram import Bot, Update
+from telegram import Bot, CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application
 
+from bot.telegram_questions import (
+    ChatView,
+    acknowledge,
+    already_answered,
+    is_stale,
+    look_at,
+    remove_keyboard,
+)
 from bot.telegram_sender import ChatPacer, TelegramSender
 from bot.telegram_updates import ALLOWED_UPDATES, install_handlers
-from cxbot.conversations import Incoming
+from cxbot.conversations import Incoming, Reply
 from cxbot.settings import Settings
+from flows.state import Outbound
 
 if TYPE_CHECKING:
     from cxbot.app import Runtime
@@ -40,9 +51,6 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
-RATE_LIMIT_RETRIES = 3
-"""How often a 429 is retried (after Telegram's retry_after) before the send counts as failed."""
-
 RETRY_START_SECONDS = 10.0
 """Polling mode: how often to try again when the Bot API was unreachable at start-up."""
 
@@ -63,10 +71,21 @@ class _HideToken(logging.Filter):
         return True
 
 
+class _QuietFloodLimit(logging.Filter):
+    """Drop AIORateLimiter's error for a 429 it does not retry: the sender waits it out in
+    that chat only, and logs its own line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Rate limit hit after maximum of 0 retries")
+
+
 def _hide_in_logs(token: str) -> None:
     logger = logging.getLogger("httpx")
     if not any(isinstance(f, _HideToken) and f.token == token for f in logger.filters):
         logger.addFilter(_HideToken(token))
+    limiter = logging.getLogger("telegram.ext.AIORateLimiter")
+    if not any(isinstance(f, _QuietFloodLimit) for f in limiter.filters):
+        limiter.addFilter(_QuietFloodLimit())
 
 
 def _text_of(secret: Any) -> str | None:
@@ -87,39 +106,95 @@ class TelegramChannel:
             Application.builder()
             .token(token)
             .base_url(settings.telegram_api_base_url)
-            .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+            .rate_limiter(AIORateLimiter(max_retries=0))  # 30/s overall; 429s wait per chat
+            .concurrent_updates(True)  # polling: chats in parallel, each in order (pacer.turn)
         )
         if not self.polling:
             builder = builder.updater(None)
         self.application: PTBApplication = builder.build()
         self.sender = TelegramSender(self.application.bot, self.service, ChatPacer())
         self.ready = False
+        self._failures: set[int] = set()
         self._starting = asyncio.Lock()
         self._retrying: asyncio.Task[None] | None = None
         _hide_in_logs(token)
-        install_handlers(self.application, registry=runtime.registry, dispatch=self.dispatch)
+        install_handlers(
+            self.application,
+            registry=runtime.registry,
+            dispatch=self.dispatch,
+            failed=self._failed,
+        )
 
     @property
     def pacer(self) -> ChatPacer:
         """The per-chat pacing of sends (about 1 message/s per chat)."""
         return self.sender.pacer
 
-    async def dispatch(self, chat_id: int, incoming: Incoming) -> None:
-        """Handle one customer message and send the reply, in order within the chat."""
+    async def dispatch(
+        self, chat_id: int, incoming: Incoming, query: CallbackQuery | None = None
+    ) -> None:
+        """Handle one customer message (or tap) and send the reply, in order within the chat."""
         async with self.pacer.turn(chat_id):
+            view = ChatView()
+            if query is not None or incoming.kind in ("text", "command"):
+                view = await look_at(self.service, chat_id, incoming.platform_message_id)
+            if query is not None:
+                if is_stale(view, incoming.button or ""):
+                    log.info("telegram tap on an old keyboard ignored (%s)", incoming.button)
+                    await acknowledge(query, already_answered(query.from_user.language_code))
+                    return
+                await acknowledge(query)
             reply = await self.service.handle(incoming)
             messages = reply.messages
             if reply.duplicate:
-                # answered before; resend only what a crash left unsent
+                # answered before; resend only what was never sent (a crash before sending)
                 messages = tuple(m for m in messages if m[0] in reply.undelivered)
                 log.info(
-                    "telegram update %s already answered (%d unsent resent)",
+                    "telegram update %s already answered (%d unsent to resend)",
                     incoming.platform_message_id,
                     len(messages),
                 )
-                if not messages:
-                    return
-            await self.sender.send_all(chat_id, messages)
+            elif query is None and view.keyboard is not None and messages:
+                await remove_keyboard(self.application.bot, view.keyboard)  # answered by typing
+            await self.send(chat_id, messages)
+
+    async def push(self, customer_ref: str, reply: Reply) -> str | None:
+        """Deliver a reply made outside a Telegram update (an API start) in the chat's turn;
+        return why not, or None."""
+        if not customer_ref.lstrip("-").isdigit():
+            return f"'{customer_ref}' is not a Telegram chat id"
+        chat_id = int(customer_ref)
+        messages = tuple(
+            m for m in reply.messages if not reply.duplicate or m[0] in reply.undelivered
+        )
+        async with self.pacer.turn(chat_id):
+            sent = await self.send(chat_id, messages)
+        return None if sent == len(messages) else "not sent (the error is on the message rows)"
+
+    async def send(self, chat_id: int, messages: Sequence[tuple[int, Outbound]]) -> int:
+        """Send stored outbound messages to a chat in order (claim, pace, send, mark); return
+        how many went out.
+
+        Only the messages this process claims are sent, so two processes answering one
+        redelivered update send it once. Replies use it; so can agent replies and campaigns.
+        """
+        if not messages:
+            return 0
+        claimed = set(await self.service.claim([message_id for message_id, _ in messages]))
+        mine = [message for message in messages if message[0] in claimed]
+        if len(mine) < len(messages):
+            log.info(
+                "telegram chat %s: %d of %d messages taken by another sender",
+                chat_id,
+                len(messages) - len(mine),
+                len(messages),
+            )
+        return await self.sender.send_all(chat_id, mine)
+
+    def _failed(self, update: Update) -> None:
+        """Remember that handling an update raised, so the webhook answers 503."""
+        if not self.polling:
+            self._failures.add(id(update))
 
     async def start(self) -> None:
         """Connect to the Bot API (getMe), then start polling if configured."""
@@ -178,7 +253,7 @@ class TelegramChannel:
 
         @api.post(WEBHOOK_PATH, include_in_schema=False)
         async def telegram_webhook(request: Request) -> Response:
-            """Take one update from Telegram and answer it before returning."""
+            """Take one update from Telegram and answer it before returning (503: try again)."""
             if not self.secret_matches(request.headers.get(SECRET_HEADER)):
                 log.warning("telegram webhook: missing or wrong secret token; refused")
                 return Response(status_code=403)
@@ -195,6 +270,13 @@ class TelegramChannel:
                 if not self.ready:
                     return Response(status_code=503)  # Telegram will deliver it again
             await self.application.process_update(update)
+            if id(update) in self._failures:
+                self._failures.discard(id(update))
+                log.warning(
+                    "telegram update %s not handled; answered 503 so Telegram delivers it again",
+                    update.update_id,
+                )
+                return Response(status_code=503)
             return Response(status_code=200)
 
         return api
@@ -210,6 +292,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     app.state.telegram = channel
     runtime.on_startup.append(channel.start)
     runtime.on_shutdown.append(channel.stop)
+    runtime.pushers["telegram"] = channel.push
     if channel.polling:
         log.info("telegram channel mounted (long polling; no webhook route)")
         return

@@ -1,10 +1,11 @@
 """Sending to Telegram: inline keyboards, per-chat pacing, retries, and delivery records.
 
-Telegram's limits: about 30 messages/s overall (PTB's `AIORateLimiter` enforces that and
-retries a 429 after its `retry_after`) and about 1 message/s in one chat, which
-`AIORateLimiter` does not enforce for private chats — `ChatPacer` does. Network errors are
-retried here with exponential backoff; a message that still cannot be sent is recorded as
-failed on its row (`ConversationService.mark_failed`), never dropped silently.
+Telegram's limits: about 30 messages/s overall (PTB's `AIORateLimiter` enforces that) and
+about 1 message/s in one chat, which `AIORateLimiter` does not enforce for private chats —
+`ChatPacer` does. A 429 is waited out here, in that chat only (`AIORateLimiter` would pause
+every chat); network errors are retried with exponential backoff. A message that still
+cannot be sent is recorded as failed on its row (`ConversationService.mark_failed`), never
+dropped silently.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from cxbot.conversations import ConversationService
 from flows.state import Button, Outbound
@@ -107,6 +109,11 @@ class ChatPacer:
             await asyncio.sleep(slot - now)
         return slot - now
 
+    def hold(self, chat_id: int, seconds: float) -> None:
+        """Send nothing more to this chat for `seconds` (Telegram's retry_after)."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._next_at[chat_id] = max(self._next_at.get(chat_id, until), until)
+
 
 @dataclass
 class TelegramSender:
@@ -116,9 +123,11 @@ class TelegramSender:
     service: ConversationService
     pacer: ChatPacer = field(default_factory=ChatPacer)
     attempts: int = 4
-    """Tries per message when the network fails (a 429 is retried by the rate limiter)."""
+    """Tries per message when the network fails."""
     backoff: float = 0.5
     """Seconds before the first network retry; doubles each time."""
+    flood_retries: int = 3
+    """How often a 429 is retried (after Telegram's retry_after) before the send fails."""
 
     async def send_all(self, chat_id: int, messages: Sequence[tuple[int, Outbound]]) -> int:
         """Send a reply's messages in order; after a failure the rest are not sent. Return the
@@ -135,28 +144,37 @@ class TelegramSender:
         markup = keyboard(outbound.buttons)
         text = message_text(outbound, markup)
         delay = self.backoff
-        error = "not attempted"
-        for attempt in range(1, self.attempts + 1):
+        failures = floods = 0
+        while True:
             await self.pacer.wait(chat_id)
             try:
                 sent = await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+            except RetryAfter as exc:  # flood control: wait in this chat, others go on
+                error = f"RetryAfter: {exc}"
+                floods += 1
+                if floods > self.flood_retries:
+                    break
+                pause = _seconds(exc.retry_after) + 0.1
+                log.info("telegram chat %s rate-limited; retrying in %.1fs", chat_id, pause)
+                self.pacer.hold(chat_id, pause)
             except BadRequest as exc:  # a NetworkError subclass, but retrying will not help
                 error = f"BadRequest: {exc}"
                 break
             except NetworkError as exc:  # includes TimedOut
                 error = f"{type(exc).__name__}: {exc}"
-                if attempt == self.attempts:
+                failures += 1
+                if failures == self.attempts:
                     break
                 log.warning(
                     "telegram send to %s failed (%s); retry %d in %.2fs",
                     chat_id,
                     error,
-                    attempt,
+                    failures,
                     delay,
                 )
                 await asyncio.sleep(delay)
                 delay *= 2
-            except TelegramError as exc:  # Forbidden (blocked), RetryAfter beyond the retries…
+            except TelegramError as exc:  # Forbidden (blocked by the user), ...
                 error = f"{type(exc).__name__}: {exc}"
                 break
             else:
@@ -165,3 +183,8 @@ class TelegramSender:
         log.warning("telegram message %d to chat %s not delivered: %s", message_id, chat_id, error)
         await self.service.mark_failed(message_id, error)
         return False
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    """RetryAfter.retry_after in seconds (an int, or a timedelta with PTB_TIMEDELTA set)."""
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after

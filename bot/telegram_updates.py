@@ -6,8 +6,8 @@ Rules for what is answered:
 - private chats only; group, supergroup and channel messages are ignored (logged);
 - `/start [flow]` starts an interview (a deep link `t.me/bot?start=csat` names the flow),
   `/stop` and `/human` are commands, other text (trigger keywords, `/feedback`) is text;
-- a tap on an answer button is answered (spinner stopped), its keyboard removed, and the
-  button's payload handed over;
+- a tap on an answer button is handed over with its callback query, which the channel
+  answers (spinner stopped, or a short notice for a stale keyboard);
 - stickers, photos, voice and other non-text messages are `unsupported` (a polite answer);
 - edited messages, channel posts and any other update type are ignored.
 """
@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
-from telegram import Chat, Message, Update
+from telegram import CallbackQuery, Chat, Message, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, TypeHandler, filters
@@ -34,8 +34,11 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query"]
 """The update types Telegram is asked to deliver (webhook and polling)."""
 
-Dispatch = Callable[[int, Incoming], Awaitable[None]]
-"""Handle one customer message in a chat and send the reply."""
+Dispatch = Callable[[int, Incoming, CallbackQuery | None], Awaitable[None]]
+"""Handle one customer message (or button tap, with its query) in a chat and send the reply."""
+
+Failed = Callable[[Update], None]
+"""Told about an update whose handling raised (the webhook then answers 503)."""
 
 
 def _customer(update: Update, chat: Chat, **fields: Any) -> Incoming:
@@ -85,29 +88,27 @@ def install_handlers(
     *,
     registry: FlowRegistry,
     dispatch: Dispatch,
+    failed: Failed,
 ) -> None:
     """Register the translating handlers on a PTB application."""
 
     async def on_message(update: Update, _: object) -> None:
         message = update.message
         assert message is not None
-        await dispatch(message.chat.id, incoming_from_message(update, message, registry))
+        await dispatch(message.chat.id, incoming_from_message(update, message, registry), None)
 
     async def on_button(update: Update, _: object) -> None:
         query = update.callback_query
         assert query is not None
-        with suppress(TelegramError):
-            await query.answer()  # stop the spinner; a redelivered query is too old: fine
         payload = answer_from_callback(query.data)
         message = query.message
         if message is None or payload is None or message.chat.type != ChatType.PRIVATE:
             log.info("telegram callback ignored (data %r)", query.data)
+            with suppress(TelegramError):
+                await query.answer()  # stop the spinner
             return
-        if isinstance(message, Message):
-            with suppress(TelegramError):  # gone already, or too old to edit
-                await query.edit_message_reply_markup(reply_markup=None)
         incoming = _customer(update, message.chat, kind="button", button=payload)
-        await dispatch(message.chat.id, incoming)
+        await dispatch(message.chat.id, incoming, query)
 
     async def on_other(update: object, _: object) -> None:
         log.info("telegram update ignored by rule: %s", describe(update))
@@ -115,6 +116,8 @@ def install_handlers(
     async def on_error(update: object, context: Any) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("telegram update %s failed", update_id, exc_info=context.error)
+        if isinstance(update, Update):
+            failed(update)
 
     private_messages = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     application.add_handler(CallbackQueryHandler(on_button))

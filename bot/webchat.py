@@ -6,11 +6,12 @@ cannot send that), which together with SameSite=Lax keeps other sites from posti
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -19,10 +20,14 @@ from cxbot.conversations import ConversationService, Incoming, history, outbound
 from flows import language as languages
 from flows import texts
 from flows.registry import FlowRegistry
+from storage import queries
 from storage.models import Message
 
 CHANNEL = "web"
 COOKIE = "cxbot_visitor"
+VISITOR_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+"""What `secrets.token_urlsafe(24)` makes; any other cookie value is treated as no cookie."""
+MAX_ID = 2**63 - 1
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
 LABELS = {
@@ -33,6 +38,7 @@ LABELS = {
         "error": "网络出错了，请重试。",
         "ended": "访谈已结束。",
         "restart": "重新开始",
+        "handed_off": "客服同事正在跟进您的对话，会在这里回复您。",
     },
     "en": {
         "placeholder": "Type your answer…",
@@ -41,6 +47,7 @@ LABELS = {
         "error": "Something went wrong. Please try again.",
         "ended": "The interview has ended.",
         "restart": "Start again",
+        "handed_off": "A colleague is looking after your conversation and will reply here.",
     },
 }
 
@@ -53,6 +60,8 @@ class ChatPost(BaseModel):
     text: str | None = Field(default=None, max_length=2000)
     button: str | None = Field(default=None, max_length=64)
     start: bool = False
+    restart: bool = False
+    """With `start`: start even when an agent has the conversation (the "start again" link)."""
     lang: str | None = Field(default=None, max_length=16)
 
 
@@ -68,15 +77,42 @@ def _message_json(row: Message) -> dict[str, Any]:
     }
 
 
+def _valid_visitor(ref: str | None) -> str | None:
+    """The visitor token from the cookie, if it has the shape the page issues."""
+    return ref if ref and VISITOR_TOKEN.fullmatch(ref) else None
+
+
+def accepted_languages(header: str) -> list[str]:
+    """The tags of an `Accept-Language` header, most wanted first (`q=0` left out)."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag.strip() and 0 < quality <= 1:
+            ranked.append((-quality, index, tag.strip()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
 def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
     """The web chat's routes."""
     api = APIRouter()
 
     def visitor(request: Request) -> str:
-        ref = request.cookies.get(COOKIE)
-        if not ref or len(ref) > 64:
+        ref = _valid_visitor(request.cookies.get(COOKIE))
+        if ref is None:
             raise HTTPException(status_code=401, detail="open the chat page first")
         return ref
+
+    def known_flow(flow_id: str) -> None:
+        if registry.current(flow_id) is None:
+            raise HTTPException(status_code=404, detail=f"no flow '{flow_id}'")
 
     @api.get("/chat/{flow_id}", response_class=HTMLResponse)
     async def chat_page(request: Request, flow_id: str, lang: str | None = None) -> Response:
@@ -85,8 +121,8 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
         if loaded is None:
             raise HTTPException(status_code=404, detail=f"no flow '{flow_id}'")
         flow = loaded.flow
-        accept = request.headers.get("accept-language", "").split(",")[0]
-        language = languages.choose(flow.languages, flow.default_language, lang, accept)
+        accept = accepted_languages(request.headers.get("accept-language", ""))
+        language = languages.choose(flow.languages, flow.default_language, lang, *accept)
         response = TEMPLATES.TemplateResponse(
             request,
             "chat.html",
@@ -97,7 +133,7 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
                 "labels": LABELS.get(language, LABELS["en"]),
             },
         )
-        if not request.cookies.get(COOKIE):
+        if _valid_visitor(request.cookies.get(COOKIE)) is None:
             response.set_cookie(
                 COOKIE,
                 secrets.token_urlsafe(24),
@@ -109,11 +145,27 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
         return response
 
     @api.get("/chat/{flow_id}/messages")
-    async def chat_history(request: Request, flow_id: str, after: int = 0) -> JSONResponse:
-        """The visitor's messages after `after`, and whether this flow is still running."""
-        found = await history(
-            service, channel=CHANNEL, customer_ref=visitor(request), after_id=after
-        )
+    async def chat_history(
+        request: Request,
+        flow_id: str,
+        after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    ) -> JSONResponse:
+        """The visitor's messages after `after`, whether this flow is still running, and how
+        the visitor's latest interview on this flow stands (`flow_status`)."""
+        known_flow(flow_id)
+        ref = visitor(request)
+        found = await history(service, channel=CHANNEL, customer_ref=ref, after_id=after)
+        async with service.sessions() as session:
+            customer = await queries.find_customer(
+                session=session, channel=CHANNEL, external_id=ref
+            )
+            latest = (
+                await queries.latest_conversation(
+                    session=session, customer_id=customer.id, flow_id=flow_id
+                )
+                if customer is not None and customer.id is not None
+                else None
+            )
         return JSONResponse(
             {
                 "messages": [
@@ -123,6 +175,7 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
                 ],
                 "open": found.flow_id == flow_id,
                 "status": found.status,
+                "flow_status": latest.status if latest else None,
             }
         )
 
@@ -131,8 +184,7 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
         """Take the visitor's answer (or start the interview) and return the bot's replies."""
         if not request.headers.get("content-type", "").startswith("application/json"):
             raise HTTPException(status_code=415, detail="send JSON")
-        if registry.current(flow_id) is None:
-            raise HTTPException(status_code=404, detail=f"no flow '{flow_id}'")
+        known_flow(flow_id)
         if not post.start and not (post.text or "").strip() and not post.button:
             raise HTTPException(status_code=422, detail="empty message")
         incoming = Incoming(
@@ -143,6 +195,7 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
             button=post.button,
             command="start" if post.start else None,
             flow_id=flow_id if post.start else None,
+            restart=post.start and post.restart,
             platform_message_id=post.client_id,
             language_hint=post.lang,
         )

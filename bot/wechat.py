@@ -3,15 +3,18 @@
 WeChat posts XML to `POST /webhooks/wechat` and waits 5 seconds for one passive reply,
 then retries the same message (3 tries in all). So:
 
-- every POST is checked against `signature` (403 when it fails, nothing stored);
-  `encrypt_type=aes` bodies (compatible and safe mode) are decrypted with the
-  EncodingAESKey and the reply is encrypted back;
+- every POST is checked against `signature` (403 when it fails, nothing stored), its
+  timestamp must be within REPLAY_WINDOW_SECONDS of now, and a (timestamp, nonce) pair
+  seen before with another body is a replay (403); `encrypt_type=aes` bodies
+  (compatible and safe mode) are decrypted with the EncodingAESKey and the reply is
+  encrypted back; in safe mode (`wechat_mode`) a plaintext POST is refused;
 - a message is processed once (MsgId; events by FromUserName + CreateTime) and
   a retry gets the same reply;
 - each customer message gets exactly one passive reply: all the interview's next
   messages joined into one text (WeChat has no buttons: scales show their hint);
 - the conversation service gets a time budget (4 s); when it overruns, WeChat gets
-  "success" and the reply follows through the customer-service API.
+  "success" and the reply follows through the customer-service API. Both paths claim
+  the reply's rows first (`ConversationService.claim`), so only one of them sends.
 """
 
 from __future__ import annotations
@@ -19,18 +22,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from wechatpy import create_reply, parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
-from wechatpy.utils import check_signature
 
-from bot.wechat_client import WeChatApi
+from bot.wechat_client import WeChatApi, scrub
 from bot.wechat_customer_service import VIA, CustomerService, Delivery
+from bot.wechat_signatures import decrypt, first_use, refusal
 from cxbot.conversations import Incoming, Reply
 from flows.state import Outbound
 from storage import queries
@@ -45,10 +50,10 @@ CHANNEL = "wechat"
 PATH = "/webhooks/wechat"
 MAX_BODY_BYTES = 64 * 1024
 """WeChat's messages are a few KB; anything far larger is not from WeChat."""
-"""How long the conversation service may take before WeChat gets "success" instead."""
 DEFAULT_FLOW = "nps"
 SUCCESS = "success"
 UNSUPPORTED_TYPES = ("image", "voice", "video", "shortvideo", "location", "link", "file")
+Mode = Literal["plaintext", "compatible", "safe"]
 APOLOGY = (
     "抱歉，系统暂时出了点问题，请稍后再试。\n"
     "Sorry, something went wrong on our side. Please try again later."
@@ -80,8 +85,13 @@ class WeChatChannel:
                     "WECHAT_ENCODING_AES_KEY must be the 43-character EncodingAESKey "
                     "from the account's server settings"
                 ) from exc
-        elif aes_key is not None:
-            log.error("WECHAT_ENCODING_AES_KEY is set but WECHAT_APP_ID is not: safe mode is off")
+        self.mode: Mode = settings.wechat_mode or ("safe" if aes_key is not None else "plaintext")
+        if self.mode != "plaintext" and self.crypto is None:
+            raise ValueError(
+                f"CXBOT_WECHAT_MODE={self.mode} needs WECHAT_ENCODING_AES_KEY and WECHAT_APP_ID"
+            )
+        self.wall_clock: Callable[[], float] = time.time
+        """Seconds since the epoch, for the freshness of signed requests."""
         self.reply_budget = settings.wechat_reply_budget_seconds
         self.customer_service = CustomerService(service=self.service, api=None)
         self._late: set[asyncio.Future[Any]] = set()
@@ -121,6 +131,19 @@ class WeChatChannel:
             openid, text, author=author, conversation_id=conversation_id
         )
 
+    async def push(self, openid: str, reply: Reply) -> str | None:
+        """Deliver a reply made outside a WeChat message (an API start) by customer-service
+        message, within the 48-hour window and quota; return why not, or None."""
+        parts = [
+            (message_id, message.as_plain_text())
+            for message_id, message in reply.messages
+            if not reply.duplicate or message_id in reply.undelivered
+        ]
+        if not parts:
+            return None
+        delivery = await self.customer_service.deliver(openid, parts)
+        return None if delivery.sent else delivery.error or "not sent"
+
     def router(self) -> APIRouter:
         """`GET` (URL verification) and `POST` (messages) on /webhooks/wechat."""
         api = APIRouter()
@@ -128,35 +151,40 @@ class WeChatChannel:
         api.add_api_route(PATH, self.receive, methods=["POST"], include_in_schema=False)
         return api
 
-    def _signed(self, request: Request) -> bool:
+    def _refusal(self, request: Request) -> str | None:
+        """Why a request is not WeChat's (bad signature, stale timestamp), or None."""
         params = request.query_params
-        signature, timestamp, nonce = (params.get(k) for k in ("signature", "timestamp", "nonce"))
-        if not (signature and timestamp and nonce):
-            return False
-        try:
-            check_signature(self.token, signature, timestamp, nonce)
-        except InvalidSignatureException:
-            return False
-        return True
+        return refusal(
+            self.token,
+            signature=params.get("signature", ""),
+            timestamp=params.get("timestamp", ""),
+            nonce=params.get("nonce", ""),
+            now=self.wall_clock(),
+        )
 
     async def verify(self, request: Request) -> Response:
         """WeChat's server verification: echo `echostr` when the signature checks."""
-        if not self._signed(request):
-            log.warning("WeChat URL verification with a bad signature from %s", _peer(request))
+        refusal = self._refusal(request)
+        if refusal is not None:
+            log.warning("WeChat URL verification with %s from %s", refusal, _peer(request))
             return PlainTextResponse("forbidden", status_code=403)
         return PlainTextResponse(request.query_params.get("echostr", ""))
 
     async def receive(self, request: Request) -> Response:
         """One message or event from WeChat; answers with the passive reply."""
-        if not self._signed(request):
-            log.warning("WeChat POST with a bad signature from %s", _peer(request))
+        refusal = self._refusal(request)
+        if refusal is not None:
+            log.warning("WeChat POST with %s from %s", refusal, _peer(request))
+            return PlainTextResponse("forbidden", status_code=403)
+        params = request.query_params
+        encrypted = params.get("encrypt_type", "raw").lower() == "aes"
+        if not encrypted and self.mode == "safe":
+            log.warning("plaintext WeChat POST refused in safe mode from %s", _peer(request))
             return PlainTextResponse("forbidden", status_code=403)
         body = await _read_body(request, MAX_BODY_BYTES)
         if body is None:
             log.warning("WeChat POST over %d bytes refused", MAX_BODY_BYTES)
             return PlainTextResponse("request body too large", status_code=413)
-        params = request.query_params
-        encrypted = params.get("encrypt_type", "raw").lower() == "aes"
         if encrypted and self.crypto is None:
             log.warning("encrypted WeChat POST but no EncodingAESKey: reading the plaintext part")
             encrypted = False
@@ -168,6 +196,9 @@ class WeChatChannel:
         except Exception as exc:
             log.warning("undecryptable WeChat POST (%s: %s)", type(exc).__name__, exc)
             return PlainTextResponse("bad request", status_code=400)
+        if not await self._first_use(request, xml):
+            log.warning("replayed WeChat signature (another body) from %s", _peer(request))
+            return PlainTextResponse("forbidden", status_code=403)
         try:
             message = parse_message(xml)
             incoming = self.incoming(message)
@@ -185,13 +216,25 @@ class WeChatChannel:
     def _decrypt(self, body: bytes, request: Request) -> str:
         assert self.crypto is not None
         params = request.query_params
-        plaintext: str = self.crypto.decrypt_message(
+        return decrypt(
+            self.crypto,
             body.decode("utf-8"),
-            params.get("msg_signature", ""),
-            params.get("timestamp", ""),
-            params.get("nonce", ""),
+            msg_signature=params.get("msg_signature", ""),
+            timestamp=params.get("timestamp", ""),
+            nonce=params.get("nonce", ""),
         )
-        return plaintext
+
+    async def _first_use(self, request: Request, xml: str) -> bool:
+        """Record the request's (timestamp, nonce); False if it came before with another body."""
+        params = request.query_params
+        return await first_use(
+            self.service.sessions,
+            CHANNEL,
+            timestamp=int(params["timestamp"]),
+            nonce=params["nonce"],
+            body=xml,
+            now=self.wall_clock(),
+        )
 
     def incoming(self, message: Any) -> Incoming | None:
         """What the conversation service should hear, or None (answer "success")."""
@@ -200,6 +243,8 @@ class WeChatChannel:
         openid = str(message.source)
         if not openid or message.type in ("", None):
             raise ValueError("no FromUserName or MsgType")
+        if message.type in ("text", *UNSUPPORTED_TYPES) and not message.id:
+            raise ValueError(f"a {message.type} message without MsgId")
         if message.type == "text":
             return Incoming(
                 channel=CHANNEL,
@@ -262,45 +307,64 @@ class WeChatChannel:
         except Exception:
             log.exception("handling WeChat message %s failed", incoming.platform_message_id)
             return APOLOGY
-        if not reply.messages:
-            return None
-        ids = [message_id for message_id, _ in reply.messages]
-        if not await self._claim_passive(ids):
-            return None  # a retry of a message whose reply went by customer service
-        return join_messages(reply.messages)
+        return await self._passive(reply)
 
     def _keep(self, task: asyncio.Future[Any]) -> None:
         self._late.add(task)
         task.add_done_callback(self._late.discard)
 
-    async def _claim_passive(self, ids: list[int]) -> bool:
-        """Mark the reply's rows as sent passively, unless customer service took them."""
-        async with transaction(self.service.sessions) as session:
-            rows = await queries.messages_by_id(session=session, ids=ids)
+    async def _passive(self, reply: Reply) -> str | None:
+        """The text of the passive reply, its rows claimed first; None means "success".
+
+        A WeChat retry (a duplicate) gets the passive reply it was given before again,
+        plus anything never sent; nothing if customer service has (or sends) the reply.
+        """
+        if not reply.messages:
+            return None
+        ids = [message_id for message_id, _ in reply.messages]
+        again: set[int] = set()
+        wanted = ids
+        if reply.duplicate:
+            async with transaction(self.service.sessions) as session:
+                rows = await queries.messages_by_id(session=session, ids=ids)
             if any((row.payload or {}).get("via") == VIA for row in rows):
-                return False
-            for row in rows:
-                if row.id is not None and row.delivery_state != "sent":
+                return None
+            again = {
+                row.id
+                for row in rows
+                if row.id is not None
+                and row.delivery_state == "sent"
+                and (row.payload or {}).get("via") == "passive"
+            }
+            wanted = list(reply.undelivered)
+        taken = set(await self.service.claim(wanted)) if wanted else set()
+        if taken:
+            async with transaction(self.service.sessions) as session:
+                for message_id in sorted(taken):
                     await queries.mark_delivered(
-                        session=session, message_id=row.id, at=self.service.clock()
+                        session=session, message_id=message_id, at=self.service.clock()
                     )
                     await queries.merge_payload(
-                        session=session, message_id=row.id, changes={"via": "passive"}
+                        session=session, message_id=message_id, changes={"via": "passive"}
                     )
-        return True
+        carried = [(i, message) for i, message in reply.messages if i in taken or i in again]
+        return join_messages(carried) if carried else None
 
     async def _deliver_late(self, openid: str, work: asyncio.Future[Reply]) -> None:
+        """Send a reply that overran the budget by customer-service message; never raises."""
         try:
             reply = await work
-        except Exception:
-            log.exception("late handling of a WeChat message failed")
+            if reply.duplicate or not reply.messages:
+                return
+            parts = [(message_id, m.as_plain_text()) for message_id, m in reply.messages]
+            delivery = await self.customer_service.deliver(openid, parts)
+        except Exception as exc:
+            log.error(
+                "late WeChat reply to %s failed:\n%s",
+                openid,
+                scrub("".join(traceback.format_exception(exc))),
+            )
             return
-        if reply.duplicate or not reply.messages:
-            return
-        ids = [message_id for message_id, _ in reply.messages]
-        delivery = await self.customer_service.deliver(
-            openid, ids, join_messages(reply.messages), claim=True
-        )
         if delivery.sent:
             log.info("late reply to %s sent by customer-service message", openid)
 
@@ -351,5 +415,5 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(channel.router())
     runtime.on_startup.append(channel.start)
     runtime.on_shutdown.append(channel.close)
-    mode = "safe/compatible mode accepted" if channel.crypto else "plaintext mode only"
-    log.info("WeChat channel mounted at %s (%s)", PATH, mode)
+    runtime.pushers["wechat"] = channel.push
+    log.info("WeChat channel mounted at %s (%s mode)", PATH, channel.mode)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import secrets
 import socket
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 
 import anyio
 import requests
+from sqlmodel.ext.asyncio.session import AsyncSession
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
@@ -36,6 +38,20 @@ REFRESH_MARGIN = timedelta(minutes=5)
 """Refresh this long before the token expires (WeChat keeps the old one valid ~5 minutes)."""
 LEASE = timedelta(seconds=30)
 """How long one process may take to fetch a token before another may try."""
+FETCH_BACKOFF = timedelta(seconds=30)
+"""After a failed token fetch (e.g. 40164, IP not whitelisted), no process retries this long."""
+SECRET_IN_URL = re.compile(r"(secret|access_token)=[^&\s'\"]+")
+
+
+def scrub(text: str) -> str:
+    """`text` with AppSecrets and access tokens in URLs replaced by `***` (for rows and logs)."""
+    return SECRET_IN_URL.sub(r"\1=***", text)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, WeChatClientException) and exc.errcode:
+        return f"errcode {exc.errcode}: {exc.errmsg}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 class TokenUnavailable(Exception):
@@ -119,7 +135,11 @@ class WeChatApi:
         self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
     async def access_token(self, *, rejected: str | None = None, wait: float = 15.0) -> str:
-        """A valid token: the stored one, or a fresh one when it is near expiry or `rejected`."""
+        """A valid token: the stored one, or a fresh one when it is near expiry or `rejected`.
+
+        While another process refreshes, or a failed fetch backs off, a token that has not
+        yet expired is used as it is; only without one does this wait (up to `wait` s).
+        """
         deadline = asyncio.get_running_loop().time() + wait
         while True:
             now = self.clock()
@@ -136,6 +156,7 @@ class WeChatApi:
                 row = await tokens.get_token(session=session, platform=PLATFORM, app_id=self.app_id)
                 if row is not None and row.access_token and row.expires_at - REFRESH_MARGIN > now:
                     return row.access_token
+                usable = row.access_token if row and row.expires_at > now else None
                 claimed = await tokens.claim_refresh(
                     session=session,
                     platform=PLATFORM,
@@ -144,26 +165,55 @@ class WeChatApi:
                     now=now,
                     lease_until=now + LEASE,
                 )
+                backoff = None if claimed else await self._backoff(session, now)
             if claimed:
-                return await self._refresh()
+                try:
+                    return await self._refresh()
+                except TokenUnavailable:
+                    if usable:
+                        return usable  # still valid for a few minutes: the next send retries
+                    raise
+            if usable:
+                return usable  # another process is refreshing, or a fetch failed just now
+            if backoff is not None:
+                raise TokenUnavailable(backoff)
             if asyncio.get_running_loop().time() > deadline:
                 raise TokenUnavailable("another process is refreshing the access token")
             await asyncio.sleep(0.2)
 
+    async def _backoff(self, session: AsyncSession, now: datetime) -> str | None:
+        """Why no fetch may be tried now (a recent failure), or None."""
+        row = await tokens.get_token(session=session, platform=PLATFORM, app_id=self.app_id)
+        if row is None or row.retry_after is None or row.retry_after <= now:
+            return None
+        seconds = (row.retry_after - now).total_seconds()
+        return f"the last token fetch failed ({row.last_error}); next try in {seconds:.0f} s"
+
     async def _refresh(self) -> str:
+        """Fetch a token under the lease; a failure is recorded and backs off FETCH_BACKOFF."""
         try:
             result = await anyio.to_thread.run_sync(self.client.fetch_access_token)
-        except Exception:
+            token = str(result["access_token"])
+            expires_in = int(result.get("expires_in", 7200))
+        except Exception as exc:
+            error = scrub(_describe(exc))
+            now = self.clock()
             async with transaction(self.sessions) as session:
                 await tokens.release_refresh(
                     session=session,
                     platform=PLATFORM,
                     app_id=self.app_id,
                     owner=self.owner,
-                    now=self.clock(),
+                    now=now,
+                    retry_after=now + FETCH_BACKOFF,
+                    error=error,
                 )
-            raise
-        token = str(result["access_token"])
+            log.warning(
+                "fetching a WeChat access token failed (%s); no new try for %.0f s",
+                error,
+                FETCH_BACKOFF.total_seconds(),
+            )
+            raise TokenUnavailable(f"the token fetch failed: {error}") from None
         now = self.clock()
         async with transaction(self.sessions) as session:
             stored = await tokens.store_token(
@@ -172,7 +222,7 @@ class WeChatApi:
                 app_id=self.app_id,
                 owner=self.owner,
                 access_token=token,
-                expires_at=now + timedelta(seconds=int(result.get("expires_in", 7200))),
+                expires_at=now + timedelta(seconds=expires_in),
                 now=now,
             )
         log.info("fetched a WeChat access token (stored: %s)", stored)

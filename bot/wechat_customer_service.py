@@ -6,21 +6,33 @@ message, and at most 5 per customer message; both rules are checked here from th
 stored Message rows before calling WeChat, and WeChat's own refusals (45015, 45047)
 are recorded on the row as well. Every send is a Message row whose payload says
 {"via": "customer_service", "batch": <first row id>}; one batch is one API call.
+Rows are claimed (`ConversationService.claim`) before they are sent, so a passive reply
+to a WeChat retry and a customer-service send never both deliver the same message.
+
+The quota check and the reservation of a batch run in one transaction with the
+customer's row locked (FOR UPDATE on PostgreSQL, serial write transactions on SQLite).
+What remains: WeChat's own count also includes sends made outside cxbot, and a send
+that crashed after WeChat accepted it stays "sending" (counted, never re-sent).
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from wechatpy.exceptions import WeChatClientException
 
-from bot.wechat_client import TokenUnavailable, WeChatApi
+from bot.wechat_client import TokenUnavailable, WeChatApi, scrub
 from cxbot.conversations import ConversationService
 from storage import queries
 from storage.database import transaction
+from storage.models import Customer, Message
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +49,7 @@ ERRORS = {
     45047: "WeChat refused: the customer-service quota for this customer message is used up",
 }
 
-ALREADY_SENT = "already delivered"
+ALREADY_CLAIMED = "already sent or being sent by another sender"
 
 
 @dataclass(frozen=True)
@@ -93,16 +105,31 @@ class CustomerService:
             await session.flush()
             assert row.id is not None
             message_id = row.id
-        return await self.deliver(openid, [message_id], text)
+        return await self.deliver(openid, [(message_id, text)])
 
-    async def deliver(
-        self, openid: str, message_ids: Sequence[int], text: str, *, claim: bool = False
-    ) -> Delivery:
-        """Send stored outbound rows as one message; `claim`: skip if already delivered."""
-        ids = tuple(message_ids)
-        refusal = await self._reserve(openid, ids, claim=claim)
-        if refusal is ALREADY_SENT:
-            return Delivery(ids, True)
+    async def deliver(self, openid: str, parts: Sequence[tuple[int, str]]) -> Delivery:
+        """Claim stored outbound rows and send the ones this caller got as one message.
+
+        `parts` are (message id, text). Rows another sender claimed (a passive reply to a
+        WeChat retry, another process) are left alone. Never raises for a failed send:
+        the error is logged and stored on the rows, with secrets scrubbed.
+        """
+        texts = dict(parts)
+        ids = tuple(await self.service.claim(list(texts)))
+        if not ids:
+            return Delivery((), False, ALREADY_CLAIMED)
+        try:
+            return await self._send(openid, ids, "\n\n".join(texts[i] for i in ids))
+        except Exception as exc:
+            log.error(
+                "customer-service send to %s failed unexpectedly:\n%s",
+                openid,
+                scrub("".join(traceback.format_exception(exc))),
+            )
+            return await self._fail(ids, scrub(f"internal error: {type(exc).__name__}: {exc}"))
+
+    async def _send(self, openid: str, ids: tuple[int, ...], text: str) -> Delivery:
+        refusal = await self._reserve(openid, ids)
         if refusal is not None:
             log.warning("customer-service send to %s refused: %s", openid, refusal)
             return await self._fail(ids, f"refused: {refusal}")
@@ -112,11 +139,13 @@ class CustomerService:
             await self.api.send_text(openid, text)
         except WeChatClientException as exc:
             reason = ERRORS.get(exc.errcode or 0, exc.errmsg or "HTTP error")
-            log.warning("customer-service send to %s failed: %s %s", openid, exc.errcode, reason)
-            return await self._fail(ids, f"errcode {exc.errcode}: {reason}", exc.errcode)
+            error = scrub(f"errcode {exc.errcode}: {reason}")
+            log.warning("customer-service send to %s failed: %s", openid, error)
+            return await self._fail(ids, error, exc.errcode)
         except (TokenUnavailable, OSError, ValueError) as exc:
-            log.warning("customer-service send to %s failed: %r", openid, exc)
-            return await self._fail(ids, f"{type(exc).__name__}: {exc}"[:300])
+            error = scrub(f"{type(exc).__name__}: {exc}")
+            log.warning("customer-service send to %s failed: %s", openid, error)
+            return await self._fail(ids, error)
         async with transaction(self.service.sessions) as session:
             for message_id in ids:
                 await queries.mark_delivered(
@@ -124,20 +153,15 @@ class CustomerService:
                 )
         return Delivery(ids, True)
 
-    async def _reserve(self, openid: str, ids: tuple[int, ...], *, claim: bool) -> str | None:
-        """Check the window and quota and mark the rows as this batch.
+    async def _reserve(self, openid: str, ids: tuple[int, ...]) -> str | None:
+        """Check the window and quota and mark the rows as this batch; None, or why not.
 
-        Returns None when the send may go ahead, ALREADY_SENT when `claim` finds a
-        passive reply (a WeChat retry) already carried them, or the reason for refusing.
+        The customer's row is locked first (FOR UPDATE on PostgreSQL; SQLite's write
+        transactions are serial anyway), so two senders cannot both take the last slot.
         """
         now = self.service.clock()
         async with transaction(self.service.sessions) as session:
-            rows = await queries.messages_by_id(session=session, ids=ids)
-            if claim and all(row.delivery_state == "sent" for row in rows):
-                return ALREADY_SENT
-            customer = await queries.find_customer(
-                session=session, channel=CHANNEL, external_id=openid
-            )
+            customer = await _locked_customer(session, openid)
             last = customer.last_inbound_at if customer else None
             if customer is None or customer.id is None or last is None:
                 return "the customer never wrote to the account"
@@ -146,9 +170,7 @@ class CustomerService:
                     "outside the 48-hour customer-service window "
                     f"(last customer message {_ago(now - last)} ago, at {last.isoformat()})"
                 )
-            used = await queries.count_outbound_batches(
-                session=session, customer_id=customer.id, via=VIA, since=last
-            )
+            used = await _batches_since(session, customer.id, last, ids)
             if used >= QUOTA:
                 return (
                     f"customer-service quota used: {used} of {QUOTA} messages sent "
@@ -163,10 +185,36 @@ class CustomerService:
         return None
 
     async def _fail(self, ids: tuple[int, ...], error: str, errcode: int | None = None) -> Delivery:
+        error = scrub(error)[:300]
         async with transaction(self.service.sessions) as session:
             for message_id in ids:
                 await queries.mark_failed(session=session, message_id=message_id, error=error)
         return Delivery(ids, False, error, errcode)
+
+
+async def _locked_customer(session: AsyncSession, openid: str) -> Customer | None:
+    """The WeChat customer, its row locked until the transaction ends (PostgreSQL)."""
+    statement = (
+        select(Customer)
+        .where(Customer.channel == CHANNEL, Customer.external_id == openid)
+        .with_for_update()
+    )
+    return (await session.exec(statement)).first()
+
+
+async def _batches_since(
+    session: AsyncSession, customer_id: int, since: datetime, excluding: tuple[int, ...]
+) -> int:
+    """Customer-service sends reserved, in flight or made since `since` (not failed ones)."""
+    statement = select(func.count(func.distinct(Message.payload["batch"].as_integer()))).where(
+        Message.customer_id == customer_id,
+        Message.direction == "out",
+        Message.payload["via"].as_string() == VIA,
+        col(Message.delivery_state).in_(("pending", "sending", "sent")),
+        col(Message.created_at) >= since,
+        col(Message.id).not_in(excluding),
+    )
+    return int((await session.exec(statement)).one())
 
 
 def _ago(delta: timedelta) -> str:

@@ -13,15 +13,16 @@ from pathlib import Path
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import webchat
-from cxbot.conversations import ConversationService
+from cxbot.conversations import ConversationService, Reply
 from cxbot.settings import Settings
 from flows.registry import FlowRegistry
 from storage.database import create_engine, create_sessions
@@ -34,6 +35,9 @@ STATIC = Path(__file__).parent.parent / "bot" / "static"
 
 
 Hook = Callable[[], Awaitable[None]]
+Pusher = Callable[[str, Reply], Awaitable[str | None]]
+"""Deliver a reply's stored messages to the customer with this platform id; return why
+not (None when delivered)."""
 CHANNEL_MODULES = ("bot.telegram", "bot.wechat")
 """Channel adapters; each has `mount(app, runtime)` and mounts itself only when configured."""
 
@@ -50,23 +54,95 @@ class Runtime:
     """Run after migrations and flow loading (channels start their clients here)."""
     on_shutdown: list[Hook] = field(default_factory=list)
     """Run before the database closes, in reverse order."""
+    pushers: dict[str, Pusher] = field(default_factory=dict)
+    """Per channel: how to deliver stored messages to a customer outside a reply (an
+    interview started through the API; later agent replies and campaigns)."""
+
+
+class _BodyTooLarge(Exception):
+    """The request body went past the limit while the app was reading it."""
 
 
 class BodyLimit:
-    """Refuse request bodies above a size with 413 (public webhooks face the internet)."""
+    """Refuse request bodies above a size with 413 (public webhooks face the internet).
+
+    A declared `Content-Length` over the limit is refused before the app runs; a body
+    without one (chunked) is counted as `receive` hands it over, and the first chunk past
+    the limit ends the request with 413 — the rest is never read, and whatever the app
+    would have answered to its truncated body is dropped.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, value in scope.get("headers", []):
-                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    response = JSONResponse({"detail": "request body too large"}, status_code=413)
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        received = 0
+        exceeded = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                raise _BodyTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # the app's answer to a body it never got whole
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await self._refuse(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse({"detail": "request body too large"}, status_code=413)
+        await response(scope, receive, send)
+
+
+def _printable(text: str) -> str:
+    """`text` with anything UTF-8 cannot carry (a lone surrogate) replaced."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with where and what is wrong, never the offending input (it may be huge,
+    private, or not even encodable)."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        {
+            "detail": [
+                {
+                    "loc": [p if isinstance(p, int) else _printable(str(p)) for p in e["loc"]],
+                    "msg": _printable(str(e.get("msg", ""))),
+                    "type": _printable(str(e.get("type", ""))),
+                }
+                for e in exc.errors()
+            ]
+        },
+        status_code=422,
+    )
 
 
 async def _reload_flows(runtime: Runtime) -> None:
@@ -91,8 +167,17 @@ async def _close_idle(runtime: Runtime) -> None:
             log.exception("closing idle interviews failed")
 
 
+def _log_to_stderr_if_unconfigured() -> None:
+    """uvicorn's worker processes start without our logging set-up: give them the same."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        for name in ("cxbot", "flows", "bot", "storage"):
+            logging.getLogger(name).setLevel(logging.INFO)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing touches the database until start-up."""
+    _log_to_stderr_if_unconfigured()
     settings = settings or Settings()
     engine = create_engine(settings.database_url)
     registry = FlowRegistry(settings.flow_paths)
@@ -128,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="cxbot", lifespan=lifespan)
     app.state.runtime = runtime
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/healthz")
@@ -153,6 +239,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return TEMPLATES.TemplateResponse(request, "index.html", {"flows": registry.all()})
 
     app.include_router(webchat.router(runtime.service, registry))
+    if settings.api_token is not None:
+        from cxbot import api
+
+        app.include_router(api.router(runtime))
+    else:
+        log.info("integrator API not mounted: CXBOT_API_TOKEN is not set")
     for module_name in CHANNEL_MODULES:
         try:
             module = importlib.import_module(module_name)

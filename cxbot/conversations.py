@@ -173,7 +173,8 @@ class ConversationService:
         duplicate = await self._duplicate(session, customer.id, incoming)
         if duplicate is not None:
             return duplicate
-        customer.last_inbound_at = at
+        if incoming.kind != "trigger":  # an API start is not the customer writing to us
+            customer.last_inbound_at = at
         events: list[tuple[int | None, Event]] = []
         running = await self._running(session, customer.id, at, events)
 
@@ -191,6 +192,8 @@ class ConversationService:
         if starting is not None:
             conversation, outcome = await self._start(session, customer, starting, incoming, at)
             inbound_row.conversation_id = conversation.id
+        elif incoming.kind == "trigger":
+            pass  # an API start that could not start (busy, unknown flow): nothing to say
         elif running is not None:
             if incoming.kind == "unsupported" and running.conversation.status == "active":
                 notes.append(unsupported(running.state.language))
@@ -307,6 +310,8 @@ class ConversationService:
         handed_off = running is not None and running.conversation.status == "handed_off"
         if handed_off and not incoming.restart:
             return None  # an agent has this customer: a /start or menu click goes to them
+        if incoming.kind == "trigger" and running is not None:
+            return None  # an API start never interrupts an interview under way
         if incoming.flow_id is not None:
             return self.registry.current(incoming.flow_id)
         if incoming.command == "start" and running is not None:
@@ -325,8 +330,9 @@ class ConversationService:
         conversation: Conversation | None,
         incoming: Incoming,
     ) -> Message:
-        """The customer's message as a transcript row (a tapped button shows its label)."""
-        text = (
+        """The customer's message as a transcript row (a tapped button shows its label; an API
+        start is a `system` row, not words the customer said)."""
+        text = ("(started through the API)" if incoming.kind == "trigger" else "") or (
             incoming.text
             or (f"/{incoming.command}" if incoming.command else "")
             or await self._button_label(session, conversation, incoming.button)
@@ -338,7 +344,7 @@ class ConversationService:
             conversation_id=conversation.id if conversation else None,
             channel=incoming.channel,
             direction="in",
-            author="customer",
+            author="system" if incoming.kind == "trigger" else "customer",
             text=text,
             payload={key: value for key, value in details if value},
             platform_message_id=incoming.platform_message_id,

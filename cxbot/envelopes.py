@@ -9,7 +9,8 @@ from typing import Any, Literal
 from flows.state import Button, Outbound
 from storage.models import Message
 
-Kind = Literal["text", "button", "command", "unsupported"]
+Kind = Literal["text", "button", "command", "unsupported", "trigger"]
+"""`trigger`: not the customer's message but an integrator's API call starting an interview."""
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     """The URL customers and platforms reach this server at (for webhooks)."""
     max_body_bytes: int = 1_000_000
     """Requests larger than this are refused with 413."""
+    api_token: SecretStr | None = None
+    """The bearer token integrators send to /api/v1 (start an interview after an event);
+    without it the API is not mounted."""
 
     telegram_bot_token: SecretStr | None = Field(
         default=None,
@@ -84,6 +87,9 @@ class Settings(BaseSettings):
     wechat_reply_budget_seconds: float = 4.0
     """How long a WeChat passive reply may take; slower answers go out as customer-service
     messages instead (WeChat gives up after 5 seconds and retries)."""
+    wechat_mode: Literal["plaintext", "compatible", "safe"] | None = None
+    """The account's 消息加解密方式: `safe` refuses plaintext POSTs, `compatible` accepts both,
+    `plaintext` needs no EncodingAESKey. Default: `safe` when an EncodingAESKey is set."""
 
     @property
     def flow_paths(self) -> list[Path]:
@@ -98,6 +104,7 @@ class Settings(BaseSettings):
         if self.environment != "production":
             return self
         for name in (
+            "api_token",
             "telegram_bot_token",
             "telegram_webhook_secret",
             "wechat_token",

@@ -320,3 +320,17 @@ async def count_outbound_batches(
         col(Message.created_at) >= since,
     )
     return int((await session.exec(statement)).one())
+
+
+async def latest_conversation(
+    *, session: AsyncSession, customer_id: int, flow_id: str
+) -> Conversation | None:
+    """The customer's most recent conversation on one flow, whatever its status (the web
+    chat shows a finished interview as finished instead of starting a new one)."""
+    statement = (
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id, Conversation.flow_id == flow_id)
+        .order_by(col(Conversation.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()

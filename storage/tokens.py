@@ -4,6 +4,7 @@ WeChat allows one valid token per app: a fetch replaces the old one (which keeps
 working for a few minutes). So the token lives in the database, not in process
 memory, and one process at a time refreshes it: it takes a short lease on the row,
 fetches outside any transaction, then stores the new token and drops the lease.
+A failed fetch is recorded with a `retry_after` time: until then no process asks again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class PlatformToken(SQLModel, table=True):
     """The process fetching a new token right now."""
     lease_until: datetime | None = None
     """When that lease lapses (a crashed refresher does not block the others)."""
+    retry_after: datetime | None = None
+    """After a failed fetch, no process tries again before this (WeChat's errors repeat)."""
+    last_error: str | None = Field(default=None, max_length=300)
+    """Why the last fetch failed (secrets scrubbed)."""
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -54,7 +59,8 @@ async def claim_refresh(
     now: datetime,
     lease_until: datetime,
 ) -> bool:
-    """Take the refresh lease unless another process holds a live one; True when taken."""
+    """Take the refresh lease unless another process holds a live one or a failed fetch
+    is backing off (`retry_after`); True when taken."""
     if await get_token(session=session, platform=platform, app_id=app_id) is None:
         try:
             async with session.begin_nested():
@@ -67,6 +73,7 @@ async def claim_refresh(
             col(PlatformToken.platform) == platform,
             col(PlatformToken.app_id) == app_id,
             or_(col(PlatformToken.lease_until).is_(None), col(PlatformToken.lease_until) < now),
+            or_(col(PlatformToken.retry_after).is_(None), col(PlatformToken.retry_after) <= now),
         )
         .values(lease_owner=owner, lease_until=lease_until, updated_at=now)
     )
@@ -102,6 +109,8 @@ async def store_token(
             updated_at=now,
             lease_owner=None,
             lease_until=None,
+            retry_after=None,
+            last_error=None,
         )
     )
     result = await session.exec(statement)
@@ -109,9 +118,16 @@ async def store_token(
 
 
 async def release_refresh(
-    *, session: AsyncSession, platform: str, app_id: str, owner: str, now: datetime
+    *,
+    session: AsyncSession,
+    platform: str,
+    app_id: str,
+    owner: str,
+    now: datetime,
+    retry_after: datetime | None = None,
+    error: str | None = None,
 ) -> None:
-    """Give up a refresh lease after a failed fetch."""
+    """Give up a refresh lease after a failed fetch; nobody refetches before `retry_after`."""
     statement = (
         update(PlatformToken)
         .where(
@@ -119,7 +135,13 @@ async def release_refresh(
             col(PlatformToken.app_id) == app_id,
             col(PlatformToken.lease_owner) == owner,
         )
-        .values(lease_owner=None, lease_until=None, updated_at=now)
+        .values(
+            lease_owner=None,
+            lease_until=None,
+            updated_at=now,
+            retry_after=retry_after,
+            last_error=error[:300] if error else None,
+        )
     )
     await session.exec(statement)
 

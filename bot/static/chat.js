@@ -5,11 +5,25 @@
   var log = document.getElementById("log");
   var form = document.getElementById("composer");
   var input = document.getElementById("input");
+  var sendButton = document.getElementById("send");
   var flow = root.dataset.flow;
   var lang = root.dataset.lang;
+  var restartHref = "/chat/" + encodeURIComponent(flow) + "?lang=" + encodeURIComponent(lang) + "&restart=1";
+  var ENDED = ["completed", "abandoned"];
+  var LIFECYCLE = ["interview-started", "interview-handed-off", "interview-completed", "interview-abandoned"];
   var seen = {};
   var lastId = 0;
-  var restart = new URLSearchParams(window.location.search).get("restart") === "1";
+  var posting = 0;  // POSTs in flight; a poll answered meanwhile may predate them
+  var posted = 0;   // POSTs so far
+  var ended = false;
+  var own = false;  // the page shows this flow's interview (not only another one's history)
+  var params = new URLSearchParams(window.location.search);
+  var restart = params.get("restart") === "1";
+  if (restart && window.history.replaceState) {  // a reload later must not restart again
+    params.delete("restart");
+    var query = params.toString();
+    window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : ""));
+  }
 
   function clientId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -50,6 +64,30 @@
     }
     log.appendChild(item);
     item.scrollIntoView({ block: "end" });
+    return item;
+  }
+
+  function note(text, withRestart) {
+    var item = add("system", text);
+    item.classList.add("note");
+    if (withRestart) {
+      var link = document.createElement("a");
+      link.className = "restart";
+      link.href = restartHref;
+      link.textContent = root.dataset.restart;
+      item.querySelector(".bubble").appendChild(document.createTextNode(" "));
+      item.querySelector(".bubble").appendChild(link);
+    }
+    return item;
+  }
+
+  function showEnded() {  // the interview is over: say so, offer a new one, close the input
+    if (ended) return;
+    ended = true;
+    disableButtons();
+    input.disabled = true;
+    sendButton.disabled = true;
+    note(root.dataset.ended, true).id = "ended";
   }
 
   function render(messages) {
@@ -75,10 +113,18 @@
   function send(body, attempt) {
     body.client_id = body.client_id || clientId();
     body.lang = lang;
+    if (!attempt) { posting += 1; posted += 1; }
+    if (body.start) own = true;
     return request("POST", body).then(function (data) {
+      posting -= 1;
       render(data.messages);
+      // the last lifecycle event tells where the interview stands: a restart abandons the
+      // old interview and starts the new one; after a handoff the agent answers here
+      var last = data.events.filter(function (e) { return LIFECYCLE.indexOf(e) >= 0; }).pop();
+      if (last === "interview-completed" || last === "interview-abandoned") showEnded();
     }).catch(function () {
       if ((attempt || 0) < 2) return send(body, (attempt || 0) + 1);  // same client_id: answered once
+      posting -= 1;
       add("system", root.dataset.error);
     });
   }
@@ -86,24 +132,45 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
-    if (!text) return;
+    if (!text || ended) return;
     input.value = "";
     add("customer", text);
     send({ text: text });
   });
 
+  function forget(messages) {  // a fresh interview starts on a clean page
+    log.textContent = "";
+    messages.forEach(function (m) { if (m.id) { seen[m.id] = true; lastId = Math.max(lastId, m.id); } });
+  }
+
   request("GET").then(function (data) {
-    if (restart || !data.open) {
-      log.textContent = "";
-      data.messages.forEach(function (m) { if (m.id) { seen[m.id] = true; lastId = Math.max(lastId, m.id); } });
-      return send({ start: true });
+    if (restart) {
+      forget(data.messages);
+      return send({ start: true, restart: true });
     }
-    render(data.messages);
+    if (data.open) {  // in progress, or with an agent
+      own = true;
+      return render(data.messages);
+    }
+    if (data.status === "handed_off") {  // an agent has the visitor's interview on another flow
+      render(data.messages);
+      note(root.dataset.handedOff, false).id = "handed-off";  // typing still reaches the agent
+      return;
+    }
+    if (ENDED.indexOf(data.flow_status) >= 0) {  // this interview is over: show it, don't redo it
+      render(data.messages);
+      return showEnded();
+    }
+    forget(data.messages);
+    return send({ start: true });
   }).catch(function () { add("system", root.dataset.error); });
 
-  setInterval(function () {  // agent replies arrive here
+  setInterval(function () {  // agent replies arrive here; so does an interview closed meanwhile
+    var since = posted;
     request("GET").then(function (data) {
       render(data.messages.filter(function (m) { return m.direction === "out"; }));
+      var current = posting === 0 && since === posted;
+      if (own && current && !data.open && ENDED.indexOf(data.flow_status) >= 0) showEnded();
     }).catch(function () {});
   }, 5000);
 })();

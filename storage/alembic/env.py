@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import storage.models  # registers the tables
+import storage.nonces  # registers the webhook_nonce table
 import storage.tokens  # noqa: F401 - registers the platform_token table
 
 target_metadata = SQLModel.metadata

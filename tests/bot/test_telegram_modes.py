@@ -119,6 +119,31 @@ async def test_polling_mode_answers_updates_without_a_webhook(
     assert_transcript_matches(db_path, fake, customer)
 
 
+async def test_polling_answers_other_chats_while_one_waits_out_a_429(
+    db_url: str, fake: FakeTelegram, db_path: Path
+) -> None:
+    settings = telegram_settings(db_url, fake, telegram_polling=True)
+    async with running_app(settings) as (_, client):
+        updates = Updates()
+        slow = TelegramCustomer(client, fake, updates, chat_id=9011)
+        other = TelegramCustomer(client, fake, updates, chat_id=9012)
+        fake.fail_next("sendMessage", status=429, retry_after=1, chat_id=slow.chat_id)
+        fake.push_update(slow.message("/start"))
+        fake.push_update(other.message("/start"))
+        for _ in range(200):
+            if fake.sent(slow.chat_id):
+                break
+            await asyncio.sleep(0.05)
+    (refused,) = fake.called("sendMessage", ok=False)
+    (answered,) = fake.sent(other.chat_id)
+    (retried,) = fake.sent(slow.chat_id)
+    assert refused.params["chat_id"] == slow.chat_id
+    assert retried.at - refused.at >= 1.0  # Telegram's retry_after, in that chat
+    assert answered.at < refused.at + 0.9  # the other chat did not wait for it
+    assert_transcript_matches(db_path, fake, slow)
+    assert_transcript_matches(db_path, fake, other)
+
+
 def test_set_webhook_needs_token_secret_and_public_url(
     db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

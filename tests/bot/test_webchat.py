@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from bot.webchat import COOKIE
-from cxbot.app import Runtime
+from cxbot.app import BodyLimit, Runtime
+from cxbot.settings import Settings
 from flows.registry import BUILTIN_DIR
 
 ASK_SCORE_ZH = "您好！您有多大可能把我们推荐给朋友或同事？"
@@ -297,3 +305,201 @@ async def test_a_flow_added_to_the_folder_is_served_without_a_restart(
     )
     assert runtime(app).registry.refresh() == []
     assert (await client.get("/chat/nps_store")).status_code == 200
+
+
+async def test_a_chunked_body_over_the_limit_is_refused_without_reading_it(
+    client: httpx.AsyncClient, app_settings: Settings
+) -> None:
+    await open_page(client)
+    chunk = b"x" * 1_000_000
+    pulled = 0
+
+    async def sixty_megabytes() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(60):
+            pulled += 1
+            yield chunk
+
+    response = await client.post(
+        "/chat/nps/messages",
+        content=sixty_megabytes(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert "content-length" not in response.request.headers  # sent chunked
+    assert response.status_code == 413
+    assert response.json() == {"detail": "request body too large"}
+    assert len(response.content) < 100  # nothing of the body comes back
+    assert pulled <= app_settings.max_body_bytes // len(chunk) + 2
+
+
+async def test_the_body_limit_counts_bytes_for_any_route() -> None:
+    """A webhook reads its body its own way; the limit holds there too."""
+    read: list[int] = []
+
+    async def webhook(request: Request) -> PlainTextResponse:
+        body = await request.body()
+        read.append(len(body))
+        return PlainTextResponse(f"got {len(body)}")
+
+    inner = Starlette(routes=[Route("/hook", webhook, methods=["POST"])])
+    transport = httpx.ASGITransport(app=BodyLimit(inner, max_bytes=1000))
+    pulled = 0
+
+    async def chunks(count: int) -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(count):
+            pulled += 1
+            yield b"y" * 400
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as hook:
+        small = await hook.post("/hook", content=chunks(2))
+        assert (small.status_code, small.text) == (200, "got 800")
+        pulled = 0
+        big = await hook.post("/hook", content=chunks(1000))
+        assert big.status_code == 413
+        assert pulled == 3  # stopped at the first chunk past the limit
+        declared = await hook.post("/hook", content=b"z" * 1001)
+        assert declared.status_code == 413
+    assert read == [800]  # the webhook never saw the large bodies
+
+
+async def test_validation_errors_do_not_echo_the_input(client: httpx.AsyncClient) -> None:
+    await open_page(client)
+    secret = "hunter2-" * 400  # over 2000 characters
+    response = await client.post(
+        "/chat/nps/messages", json={"client_id": client_id(), "text": secret}
+    )
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert [(e["loc"], e["type"]) for e in detail] == [(["body", "text"], "string_too_long")]
+    assert "at most 2000 characters" in detail[0]["msg"]
+    assert "hunter2" not in response.text
+    surrogate = await client.post(
+        "/chat/nps/messages",
+        content=b'{"client_id": "\\ud800", "text": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert surrogate.status_code == 422
+    assert surrogate.json()["detail"][0]["loc"] == ["body", "client_id"]
+    in_text = await client.post(
+        "/chat/nps/messages",
+        content=b'{"client_id": "abcdefgh12", "text": "a\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert in_text.status_code == 422
+    assert [(e["loc"], e["type"]) for e in in_text.json()["detail"]] == [
+        (["body", "text"], "string_unicode")
+    ]
+    odd_key = await client.post(
+        "/chat/nps/messages",
+        content=b'["\\ud800"]',
+        headers={"Content-Type": "application/json"},
+    )
+    assert odd_key.status_code == 422
+
+
+async def test_history_after_is_bounded_and_the_flow_must_exist(
+    client: httpx.AsyncClient,
+) -> None:
+    await open_page(client)
+    for after in (str(2**63), "99999999999999999999999", "-1"):
+        response = await client.get("/chat/nps/messages", params={"after": after})
+        assert response.status_code == 422, after
+    largest = await client.get("/chat/nps/messages", params={"after": str(2**63 - 1)})
+    assert largest.status_code == 200 and largest.json()["messages"] == []
+    assert (await client.get("/chat/nope/messages")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    ["a" * 31, "a" * 33, "a" * 31 + "=", "ab cd" * 6 + "ef", "a" * 64, "ä" * 32, ""],
+)
+async def test_a_visitor_cookie_not_issued_by_the_page_is_no_cookie(
+    app: FastAPI, cookie: str, db_path: Path
+) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as forged:
+        headers = {"Cookie": f"{COOKIE}={cookie}".encode()}
+        response = await forged.post(
+            "/chat/nps/messages", json={"client_id": client_id(), "start": True}, headers=headers
+        )
+        assert response.status_code == 401
+        assert (await forged.get("/chat/nps/messages", headers=headers)).status_code == 401
+        page = await forged.get("/chat/nps", headers=headers)
+        assert page.status_code == 200
+        issued = page.cookies[COOKIE]
+        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", issued)
+    assert query(db_path, "SELECT count(*) FROM customer") == [(0,)]
+
+
+async def test_a_well_formed_cookie_is_kept(client: httpx.AsyncClient) -> None:
+    token = "Ab0_-" * 6 + "zz"
+    client.cookies.set(COOKIE, token)
+    page = await open_page(client)
+    assert "set-cookie" not in page.headers
+    assert (await post(client, {"start": True}))["events"] == ["interview-started"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-FR,en;q=0.8", "en"),
+        ("fr-FR, de;q=0.9, en-GB;q=0.5", "en"),
+        ("en;q=0.4, zh-CN;q=0.9", "zh"),
+        ("en;q=0, fr", "zh"),  # q=0 means "not this one": the flow's default
+        ("*", "zh"),
+        ("en;q=bogus, zh;q=0.1", "zh"),
+        ("", "zh"),
+    ],
+)
+async def test_accept_language_is_read_whole_in_q_order(
+    client: httpx.AsyncClient, header: str, expected: str
+) -> None:
+    page = await client.get("/chat/nps", headers={"Accept-Language": header})
+    assert f'<html lang="{expected}">' in page.text
+
+
+async def test_history_tells_the_page_how_this_flow_stands(client: httpx.AsyncClient) -> None:
+    await open_page(client, lang="en")
+    fresh = (await client.get("/chat/nps/messages")).json()
+    assert fresh == {"messages": [], "open": False, "status": None, "flow_status": None}
+    await post(client, {"start": True, "lang": "en"})
+    assert (await client.get("/chat/nps/messages")).json()["flow_status"] == "active"
+    await post(client, {"text": "10"})
+    done = await post(client, {"text": "skip"})
+    assert "interview-completed" in done["events"]
+    ended = (await client.get("/chat/nps/messages")).json()
+    assert (ended["open"], ended["status"], ended["flow_status"]) == (False, None, "completed")
+    assert len(ended["messages"]) == 5  # the transcript stays for the page to show
+    other = (await client.get("/chat/ces/messages")).json()
+    assert (other["open"], other["flow_status"]) == (False, None)  # never taken: start it
+
+
+async def test_restart_starts_a_handed_off_conversation_again(
+    client: httpx.AsyncClient, db_path: Path
+) -> None:
+    await open_page(client)
+    await post(client, {"start": True, "lang": "zh"})
+    await post(client, {"text": "2"})
+    handed = await post(client, {"text": "太慢了"})
+    assert "interview-handed-off" in handed["events"]
+    history = (await client.get("/chat/nps/messages")).json()
+    assert (history["open"], history["status"], history["flow_status"]) == (
+        True,
+        "handed_off",
+        "handed_off",
+    )
+    # a plain start while an agent has the conversation goes to the agent
+    plain = await post(client, {"start": True, "lang": "zh"})
+    assert plain["messages"] == [] and plain["events"] == []
+    # another flow's page sees the handed-off conversation, not its own
+    ces = (await client.get("/chat/ces/messages")).json()
+    assert (ces["open"], ces["status"], ces["flow_status"]) == (False, "handed_off", None)
+    assert len(ces["messages"]) == 5  # the history to show under a note
+    again = await post(client, {"start": True, "restart": True, "lang": "zh"})
+    assert again["events"] == ["interview-abandoned", "interview-started"]
+    assert bot_texts(again)[0].startswith(ASK_SCORE_ZH)
+    assert query(db_path, "SELECT status FROM conversation ORDER BY id") == [
+        ("abandoned",),
+        ("active",),
+    ]

@@ -26,6 +26,7 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOT = Path("/tmp/webchat.png")
+ENDED_SCREENSHOT = Path("/tmp/webchat-ended.png")
 
 
 @pytest.fixture
@@ -145,7 +146,7 @@ async def test_english_interview_and_reload_keeps_the_chat(
         "Thank you for your feedback. Have a great day!"
     )
     authors = [author for author, _ in await bubbles(page)]
-    assert authors == ["bot", "customer", "bot", "customer", "bot"]
+    assert authors == ["bot", "customer", "bot", "customer", "bot", "system"]  # + the ended note
     customer_text = log.locator("li.msg.customer .bubble").nth(1)
     assert await customer_text.inner_text() == "The <b>x</b> team was great"
     assert await customer_text.inner_html() == "The &lt;b&gt;x&lt;/b&gt; team was great"
@@ -173,3 +174,95 @@ async def test_typing_the_score_also_retires_the_buttons(
         await expect(log.locator(".buttons button").nth(index)).to_be_disabled()
     await context.close()
     assert query(db_path, "SELECT score FROM answer") == [(8,)]
+
+
+async def test_the_end_is_shown_and_a_reload_does_not_start_again(
+    browser: Browser, live_server: LiveServer, db_path: Path
+) -> None:
+    context = await browser.new_context(locale="en-US", viewport={"width": 420, "height": 760})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{live_server.url}/chat/nps?lang=en")
+    log = page.locator("#log")
+    await log.locator(".buttons button").filter(has_text="9").first.click()
+    await expect(log.locator("li.msg.bot").nth(1)).to_contain_text("What did you like most?")
+    await expect(page.locator("#ended")).to_have_count(0)
+    await type_answer(page, "skip")
+
+    ended = page.locator("#ended")
+    await expect(ended).to_have_text("The interview has ended. Start again")
+    link = ended.locator("a.restart")
+    assert await link.get_attribute("href") == "/chat/nps?lang=en&restart=1"
+    await expect(page.locator("#input")).to_be_disabled()
+    await expect(page.locator("#send")).to_be_disabled()
+    await page.screenshot(path=str(ENDED_SCREENSHOT), full_page=True)
+    shown = await bubbles(page)
+
+    await page.reload()  # the history, the end and the link; no new survey
+    await expect(page.locator("#ended")).to_have_text("The interview has ended. Start again")
+    assert await bubbles(page) == shown
+    await expect(page.locator("#input")).to_be_disabled()
+    await expect(log.locator(".buttons button").first).to_be_disabled()
+    await page.wait_for_timeout(300)
+    assert query(db_path, "SELECT status FROM conversation") == [("completed",)]
+
+    await page.locator("#ended a.restart").click()  # start again, on purpose
+    await expect(log.locator("li.msg.bot")).to_have_count(1)
+    await expect(log.locator(".buttons button")).to_have_count(11)
+    await expect(page.locator("#input")).to_be_enabled()
+    assert "restart" not in page.url  # a reload now continues instead of restarting
+    await page.reload()  # the whole history, the new question live
+    await expect(log.locator("li.msg.bot")).to_have_count(4)
+    await expect(log.locator(".buttons button").last).to_be_enabled()
+    await expect(page.locator("#ended")).to_have_count(0)
+    await expect(page.locator("#input")).to_be_enabled()
+    assert errors == []
+    await context.close()
+    assert query(db_path, "SELECT status FROM conversation ORDER BY id") == [
+        ("completed",),
+        ("active",),
+    ]
+
+
+async def test_after_a_handoff_the_visitor_keeps_talking_and_can_restart(
+    browser: Browser, live_server: LiveServer, db_path: Path
+) -> None:
+    context = await browser.new_context(locale="zh-CN")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{live_server.url}/chat/nps")
+    log = page.locator("#log")
+    await log.locator(".buttons button").filter(has_text="1").first.click()
+    await expect(log.locator("li.msg.bot").nth(1)).to_contain_text("最让您不满意的是什么")
+    await type_answer(page, "客服没回消息")
+    await expect(log.locator("li.msg.bot").nth(2)).to_contain_text("客服同事会尽快在这里联系您")
+    await expect(page.locator("#ended")).to_have_count(0)
+    await expect(page.locator("#input")).to_be_enabled()
+    await type_answer(page, "还在吗？")  # goes to the agent
+    await expect(log.locator("li.msg.customer").nth(2)).to_have_text("还在吗？")
+    await page.reload()  # still with the agent: no new survey
+    await expect(log.locator("li.msg.customer")).to_have_count(3)
+    await expect(page.locator("#input")).to_be_enabled()
+
+    # another flow's page: the history and a note, not a blank page
+    await page.goto(f"{live_server.url}/chat/ces")
+    await expect(page.locator("#handed-off")).to_have_text(
+        "客服同事正在跟进您的对话，会在这里回复您。"
+    )
+    authors = [author for author, _ in await bubbles(page)]
+    assert authors == ["bot", "customer"] * 3 + ["system"]
+    await expect(page.locator("#input")).to_be_enabled()
+    await page.wait_for_timeout(300)
+    assert query(db_path, "SELECT flow_id, status FROM conversation") == [("nps", "handed_off")]
+
+    await page.goto(f"{live_server.url}/chat/nps?restart=1")  # an explicit start again
+    await expect(log.locator("li.msg.bot")).to_have_count(1)
+    await expect(log.locator("li.msg.bot")).to_contain_text("您有多大可能把我们推荐给朋友或同事")
+    assert errors == []
+    await context.close()
+    assert query(db_path, "SELECT flow_id, status FROM conversation ORDER BY id") == [
+        ("nps", "abandoned"),
+        ("nps", "active"),
+    ]

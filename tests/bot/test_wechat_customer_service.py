@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot import wechat
-from bot.wechat_client import WeChatApi
+from bot.wechat_client import TokenUnavailable, WeChatApi
+from cxbot.conversations import Incoming, Reply
+from storage import tokens
 from storage.database import Sessions
 from tests.bot.wechat_chat import APP_ID, SECRET, Rig, running
 from tests.conftest import Clock
@@ -149,4 +151,187 @@ async def test_processes_share_one_token_and_refresh_it_before_expiry(
     finally:
         for process in processes:
             process.close()
+        await fake.stop()
+
+
+async def test_secrets_never_reach_the_rows_or_the_log(
+    db_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(db_path, db_url) as rig:
+        await rig.follower("o_secret").says("评价")
+        assert (await rig.channel.send_text("o_secret", "一")).sent  # token AT1 fetched
+        await rig.api.stop()  # WeChat unreachable: requests puts the URL in its error
+        delivery = await rig.channel.send_text("o_secret", "二")
+        assert not delivery.sent
+        assert delivery.error is not None and "access_token=***" in delivery.error
+        errors = [e for _, _, _, e, _ in out_rows(rig) if e]
+    assert errors and all("AT1" not in e and SECRET not in e for e in errors)
+    assert "AT1" not in caplog.text
+
+
+async def test_a_failed_token_fetch_does_not_leak_the_app_secret(
+    db_path: Path, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(db_path, db_url, wechat_api_base_url="http://127.0.0.1:9") as rig:
+        await rig.follower("o_secret").says("评价")
+        delivery = await rig.channel.send_text("o_secret", "您好")
+        assert not delivery.sent
+        assert delivery.error is not None and "secret=***" in delivery.error
+        [(_, _, state, error, _)] = out_rows(rig)
+        [(last_error,)] = rig.rows("SELECT last_error FROM platform_token")
+    assert state == "failed" and error is not None and SECRET not in error
+    assert SECRET not in last_error and SECRET not in caplog.text
+    assert "ConnectionError" in error
+
+
+async def test_a_token_answer_without_a_token_is_recorded_as_a_failed_send(rig: Rig) -> None:
+    await rig.follower("o_no_token").says("评价")
+    rig.api.answer_tokens_with({"expires_in": 7200})  # no access_token: a KeyError inside
+    delivery = await rig.channel.send_text("o_no_token", "您好")
+    assert not delivery.sent
+    [(_, _, state, error, _)] = out_rows(rig)
+    assert state == "failed" and error is not None and "access_token" in error
+
+
+async def test_an_unexpected_error_in_a_late_reply_is_logged_and_recorded(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = rig.follower("o_crash")
+    await customer.says("评价")
+    api = rig.channel.customer_service.api
+    assert api is not None
+
+    async def broken_send(openid: str, text: str) -> dict[str, object]:
+        raise RuntimeError(f"exploded at /send?access_token=AT9&x=1 for {openid}")
+
+    monkeypatch.setattr(api, "send_text", broken_send)
+    reply = await rig.app.state.runtime.service.handle(
+        Incoming(channel="wechat", customer_ref="o_crash", text="9", platform_message_id="m9")
+    )
+    work: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+    work.set_result(reply)
+    await rig.channel._deliver_late("o_crash", work)  # must not raise
+    [(state, error)] = rig.rows(
+        "SELECT delivery_state, error FROM message WHERE id = ?", reply.messages[0][0]
+    )
+    assert state == "failed"
+    assert (
+        error == "internal error: RuntimeError: exploded at /send?access_token=***&x=1 for o_crash"
+    )
+    assert "customer-service send to o_crash failed unexpectedly" in caplog.text
+    assert "AT9" not in caplog.text
+
+
+async def test_a_passive_retry_does_not_take_rows_a_customer_service_send_claimed(
+    rig: Rig,
+) -> None:
+    customer = rig.follower("o_race")
+    service = rig.app.state.runtime.service
+    xml = customer.text_xml("评价", msg_id=24_999_000_000_000_001)
+    reply = await service.handle(
+        Incoming(
+            channel="wechat",
+            customer_ref="o_race",
+            text="评价",
+            platform_message_id="msg:24999000000000001",
+        )
+    )
+    ids = [message_id for message_id, _ in reply.messages]
+    assert await service.claim(ids) == ids  # the late customer-service sender has them
+    assert await customer.send(xml, "评价") is None  # WeChat's retry: "success", not a 2nd copy
+    assert rig.rows("SELECT delivery_state FROM message WHERE direction = 'out'") == [("sending",)]
+
+
+async def test_a_late_send_skips_rows_a_passive_retry_answered(rig: Rig) -> None:
+    customer = rig.follower("o_race2")
+    service = rig.app.state.runtime.service
+    reply = await service.handle(
+        Incoming(
+            channel="wechat",
+            customer_ref="o_race2",
+            text="评价",
+            platform_message_id="msg:24999000000000002",
+        )
+    )
+    xml = customer.text_xml("评价", msg_id=24_999_000_000_000_002)
+    assert await customer.send(xml, "评价") is not None  # the retry answers passively
+    parts = [(message_id, m.as_plain_text()) for message_id, m in reply.messages]
+    delivery = await rig.channel.customer_service.deliver("o_race2", parts)
+    assert not delivery.sent and delivery.message_ids == ()
+    assert rig.api.calls == []  # WeChat never asked: the customer got it once
+    assert rig.rows("SELECT delivery_state FROM message WHERE direction = 'out'") == [("sent",)]
+
+
+async def test_concurrent_sends_never_exceed_the_quota(rig: Rig) -> None:
+    await rig.follower("o_burst").says("评价")
+    results = await asyncio.gather(
+        *(rig.channel.send_text("o_burst", f"第 {n} 条") for n in range(1, 9))
+    )
+    assert sorted(r.sent for r in results) == [False] * 3 + [True] * 5
+    assert len(rig.api.sent) == 5
+
+
+async def test_a_failing_token_fetch_backs_off(sessions: Sessions, clock: Clock) -> None:
+    fake = FakeWeChatApi(APP_ID, SECRET)
+    await fake.start()
+    api = WeChatApi(
+        app_id=APP_ID, secret=SECRET, base_url=fake.base_url, sessions=sessions, clock=clock
+    )
+    try:
+        fake.answer_tokens_with({"errcode": 40164, "errmsg": "invalid ip, not in whitelist"}, 5)
+        with pytest.raises(TokenUnavailable, match="40164"):
+            await api.access_token(wait=1.0)
+        for _ in range(3):
+            with pytest.raises(TokenUnavailable, match="next try in 30 s"):
+                await api.access_token(wait=1.0)
+        assert fake.token_calls() == 1  # not one fetch per send
+        async with sessions() as session:
+            row = await tokens.get_token(session=session, platform="wechat", app_id=APP_ID)
+        assert row is not None and row.retry_after == clock.now + timedelta(seconds=30)
+        fake.token_answers.clear()
+        clock.advance(seconds=31)
+        assert await api.access_token(wait=1.0) == "AT1"
+        assert fake.token_calls() == 2
+    finally:
+        api.close()
+        await fake.stop()
+
+
+async def test_while_one_process_refreshes_the_others_use_the_old_token(
+    sessions: Sessions, clock: Clock
+) -> None:
+    fake = FakeWeChatApi(APP_ID, SECRET)
+    await fake.start()
+    first, second = (
+        WeChatApi(
+            app_id=APP_ID, secret=SECRET, base_url=fake.base_url, sessions=sessions, clock=clock
+        )
+        for _ in range(2)
+    )
+    try:
+        assert await first.access_token() == "AT1"
+        clock.advance(seconds=7200 - 200)  # inside the refresh margin, still valid
+        async with sessions() as session, session.begin():
+            now = clock.now
+            assert await tokens.claim_refresh(
+                session=session,
+                platform="wechat",
+                app_id=APP_ID,
+                owner="another process",
+                now=now,
+                lease_until=now + timedelta(seconds=30),
+            )
+        started = asyncio.get_running_loop().time()
+        assert await second.access_token(wait=5.0) == "AT1"  # no waiting for the refresher
+        assert asyncio.get_running_loop().time() - started < 4.0
+        async with sessions() as session, session.begin():
+            await tokens.release_refresh(
+                session=session, platform="wechat", app_id=APP_ID, owner="another process", now=now
+            )
+        fake.answer_tokens_with({"errcode": 40164, "errmsg": "invalid ip"})
+        assert await second.access_token() == "AT1"  # the fetch failed: the old token serves
+        assert fake.token_calls() == 2
+    finally:
+        first.close()
+        second.close()
         await fake.stop()

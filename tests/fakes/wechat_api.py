@@ -4,8 +4,9 @@ wechatpy's real client talks to it through `WECHAT_API_BASE_URL=http://127.0.0.1
 As WeChat does: `GET /cgi-bin/token?grant_type=client_credential&appid=&secret=` issues a
 token (and makes the previous one invalid), `POST /cgi-bin/message/custom/send?access_token=`
 takes a JSON body (wechatpy sends no Content-Type) and answers `{"errcode": 0, ...}`.
-Errors can be switched on: `revoke_tokens()` makes the next send fail with 40001, and
-`fail_next(45015)` / `fail_next(45047)` answer the next sends with that errcode.
+Errors can be switched on: `revoke_tokens()` makes the next send fail with 40001,
+`fail_next(45015)` / `fail_next(45047)` answer the next sends with that errcode, and
+`answer_tokens_with({...})` answers the next token requests with a given JSON body.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ERRMSG = {
     40001: "invalid credential, access_token is invalid or not latest",
     40013: "invalid appid",
     40125: "invalid appsecret",
+    40164: "invalid ip 203.0.113.7, not in whitelist",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
 }
@@ -51,6 +53,8 @@ class FakeWeChatApi:
     """Every access token issued, oldest first; only the last one is valid."""
     failures: list[int] = field(default_factory=list)
     """Errcodes for the next customer-service sends, in order."""
+    token_answers: list[dict[str, Any]] = field(default_factory=list)
+    """JSON bodies for the next token requests, in order (e.g. an errcode 40164)."""
     _runner: web.AppRunner | None = None
     _port: int = 0
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -75,6 +79,14 @@ class FakeWeChatApi:
         """Answer the next `times` sends with `errcode`."""
         self.failures.extend([errcode] * times)
 
+    def answer_tokens_with(self, answer: dict[str, Any], times: int = 1) -> None:
+        """Answer the next `times` token requests with `answer` instead of a token."""
+        self.token_answers.extend([answer] * times)
+
+    def token_calls(self) -> int:
+        """How many times a token was asked for."""
+        return sum(call.path == "/cgi-bin/token" for call in self.calls)
+
     def revoke_tokens(self) -> None:
         """Make every issued token invalid (the next send gets 40001)."""
         self.tokens.append("revoked")
@@ -96,6 +108,7 @@ class FakeWeChatApi:
         """Stop listening."""
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
 
     def _answer(self, request: web.Request, body: Any, answer: dict[str, Any]) -> web.Response:
         self.calls.append(Call(request.path, dict(request.query), body, answer, time.monotonic()))
@@ -107,6 +120,8 @@ class FakeWeChatApi:
             return self._answer(request, None, _error(40013))
         if query.get("secret") != self.secret:
             return self._answer(request, None, _error(40125))
+        if self.token_answers:
+            return self._answer(request, None, self.token_answers.pop(0))
         token = f"AT{next(self._numbers)}"
         self.tokens.append(token)
         return self._answer(request, None, {"access_token": token, "expires_in": self.expires_in})

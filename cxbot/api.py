@@ -1,0 +1,113 @@
+"""The integrators' HTTP API: start an interview after an event (a ticket closed, an order
+delivered), in the customer's own channel.
+
+Mounted only when CXBOT_API_TOKEN is set; every call carries it as a bearer token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from cxbot.envelopes import Incoming
+
+if TYPE_CHECKING:
+    from cxbot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class StartInterview(BaseModel):
+    """Start one interview with one customer."""
+
+    flow_id: str = Field(max_length=64)
+    """The flow to run; its file must allow it (`start: {api: true}`, the default)."""
+    channel: str = Field(max_length=32)
+    """The customer's channel: `telegram` or `wechat` (whichever is mounted)."""
+    customer: str = Field(min_length=1, max_length=128)
+    """The customer's id there: a Telegram chat id or a WeChat openid."""
+    idempotency_key: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
+    """Your id for this trigger (e.g. `order-1234-delivered`): a retry starts nothing twice."""
+    language: str | None = Field(default=None, max_length=16)
+    """The customer's language if you know it (`zh`, `en`)."""
+    customer_name: str | None = Field(default=None, max_length=100)
+    """Filled into `{customer_name}` in the flow's texts."""
+
+
+def router(runtime: Runtime) -> APIRouter:
+    """The API's routes, guarded by the token from the settings."""
+    api = APIRouter(prefix="/api/v1", tags=["api"])
+    token = runtime.settings.api_token
+    assert token is not None
+
+    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not given or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
+            raise HTTPException(
+                status_code=401,
+                detail="a valid API token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    @api.post("/interviews", status_code=202, dependencies=[Depends(require_token)])
+    async def start_interview(body: StartInterview) -> JSONResponse:
+        """Start an interview and deliver its first question in the customer's channel."""
+        loaded = runtime.registry.current(body.flow_id)
+        if loaded is None:
+            raise HTTPException(status_code=404, detail=f"no flow '{body.flow_id}'")
+        if not loaded.flow.start.api:
+            raise HTTPException(
+                status_code=403, detail=f"flow '{body.flow_id}' does not allow API starts"
+            )
+        push = runtime.pushers.get(body.channel)
+        if push is None:
+            mounted = ", ".join(sorted(runtime.pushers)) or "none"
+            raise HTTPException(
+                status_code=422,
+                detail=f"channel '{body.channel}' cannot be "
+                f"reached from the API here (mounted: {mounted})",
+            )
+        reply = await runtime.service.handle(
+            Incoming(
+                channel=body.channel,
+                customer_ref=body.customer,
+                kind="trigger",
+                command="start",
+                flow_id=body.flow_id,
+                platform_message_id=f"api:{body.idempotency_key}",
+                language_hint=body.language,
+                display_name=body.customer_name,
+            )
+        )
+        problem: str | None = None
+        if reply.duplicate and not reply.undelivered:
+            status = "already-started"
+        elif not reply.messages:
+            status = "busy"  # in another interview, or talking to an agent: not interrupted
+        else:
+            problem = await push(body.customer, reply)
+            status = "started" if problem is None else "not-delivered"
+        log.info(
+            "API start of %s for %s:%s: %s %s",
+            body.flow_id,
+            body.channel,
+            body.customer,
+            status,
+            problem or "",
+        )
+        return JSONResponse(
+            {
+                "status": status,
+                "conversation_id": reply.conversation_id,
+                "messages": [message.as_plain_text() for _, message in reply.messages],
+                "error": problem,
+            },
+            status_code=409 if status == "busy" else 202,
+        )
+
+    return api

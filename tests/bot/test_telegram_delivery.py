@@ -1,0 +1,153 @@
+"""Delivery across processes and failures: claims, 503 on a failed update, `channel.send`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from cxbot.conversations import Incoming, Reply
+from flows.state import Outbound
+from storage import queries
+from storage.database import create_sessions, transaction
+from tests.bot.telegram_chat import (
+    SECRET,
+    TOKEN,
+    WEBHOOK,
+    TelegramCustomer,
+    Updates,
+    assert_transcript_matches,
+    rows,
+    running_app,
+    telegram_settings,
+)
+from tests.fakes.telegram_api import FakeTelegram
+
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Bot API server."""
+    fake = FakeTelegram(TOKEN)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def served(
+    db_url: str, fake: FakeTelegram
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The app in webhook mode, talking to the fake."""
+    async with running_app(telegram_settings(db_url, fake)) as served:
+        yield served
+
+
+async def test_a_redelivery_to_another_process_is_sent_once(
+    db_url: str, fake: FakeTelegram, db_path: Path
+) -> None:
+    settings = telegram_settings(db_url, fake)
+    updates = Updates()
+    async with running_app(settings) as (_, first), running_app(settings) as (_, second):
+        alice = TelegramCustomer(first, fake, updates, chat_id=7301)
+        again = TelegramCustomer(second, fake, updates, chat_id=7301)
+        update = alice.message("/start")
+        fake.fail_next("sendMessage", status=429, retry_after=1, chat_id=alice.chat_id)
+
+        async def redelivered() -> httpx.Response:
+            await asyncio.sleep(0.3)  # Telegram gave up waiting and asks the other process
+            return await again.post(update)
+
+        await asyncio.gather(alice.post(update), redelivered())
+    assert [c.status for c in fake.calls if c.method == "sendMessage"] == [429, 200]
+    assert len(fake.sent(alice.chat_id)) == 1
+    assert_transcript_matches(db_path, fake, alice)
+
+
+async def _database_down(app: FastAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point the service at a database file that cannot be opened."""
+    service = app.state.telegram.service
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'cxbot.db'}")
+    monkeypatch.setattr(service, "sessions", create_sessions(engine))
+
+
+async def _service_raises(app: FastAPI, monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
+    """Make the service fail in a way it cannot absorb."""
+
+    async def handle(incoming: Incoming) -> Reply:
+        raise ConnectionError("database unreachable")
+
+    monkeypatch.setattr(app.state.telegram.service, "handle", handle)
+
+
+@pytest.mark.parametrize("failure", [_database_down, _service_raises])
+async def test_a_failed_update_is_a_503_and_handled_on_redelivery(
+    served: tuple[FastAPI, httpx.AsyncClient],
+    fake: FakeTelegram,
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    failure: Callable[[FastAPI, pytest.MonkeyPatch, Path], Awaitable[None]],
+) -> None:
+    app, client = served
+    alice = TelegramCustomer(client, fake, Updates(), chat_id=7302)
+    update = alice.message("/start")
+    with monkeypatch.context() as patch:
+        await failure(app, patch, tmp_path)
+        response = await client.post(WEBHOOK, json=update, headers=HEADERS)
+    assert response.status_code == 503  # not 200-and-lost: Telegram delivers it again
+    assert "answered 503 so Telegram delivers it again" in caplog.text
+    assert fake.sent() == []
+
+    await alice.post(update)  # the redelivery, once the database is back
+    await alice.post(update)  # and a second one: still answered once
+    assert len(fake.sent(alice.chat_id)) == 1
+    assert rows(db_path, "SELECT count(*) FROM message WHERE direction = 'in'") == [(1,)]
+    assert_transcript_matches(db_path, fake, alice)
+
+
+async def test_send_delivers_a_stored_message_once(
+    served: tuple[FastAPI, httpx.AsyncClient], fake: FakeTelegram, db_path: Path
+) -> None:
+    channel = served[0].state.telegram
+    chat_id = 7303
+    note = Outbound("An agent will call you back at 3 pm.")
+    async with transaction(channel.service.sessions) as session:
+        customer = await queries.get_or_create_customer(
+            session=session, channel="telegram", external_id=str(chat_id)
+        )
+        assert customer.id is not None
+        row = queries.add_message(
+            session=session,
+            customer_id=customer.id,
+            conversation_id=None,
+            channel="telegram",
+            direction="out",
+            author="agent",
+            text=note.text,
+            delivery_state="pending",
+        )
+        await session.flush()
+        assert row.id is not None
+        message_id = row.id
+    messages: list[tuple[int, Any]] = [(message_id, note)]
+    counts = await asyncio.gather(channel.send(chat_id, messages), channel.send(chat_id, messages))
+    assert sorted(counts) == [0, 1]
+    assert fake.texts(chat_id) == ["An agent will call you back at 3 pm."]
+    assert await channel.send(chat_id, messages) == 0  # sent already: never twice
+    assert rows(db_path, "SELECT delivery_state, platform_message_id FROM message") == [
+        ("sent", f"{chat_id}:{fake.sent(chat_id)[0].result_id}")
+    ]

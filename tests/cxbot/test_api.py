@@ -1,0 +1,156 @@
+"""The integrators' API: start an interview after an event, delivered in WeChat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cxbot.app import create_app
+from tests.bot.wechat_chat import running, wechat_settings
+
+TOKEN = "integration-token-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def start(openid: str, key: str, **changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "flow_id": "csat",
+        "channel": "wechat",
+        "customer": openid,
+        "idempotency_key": key,
+        "language": "zh",
+    }
+    body.update(changes)
+    return body
+
+
+async def test_an_order_delivered_event_starts_csat_in_the_customers_wechat(
+    db_path: Path, db_url: str
+) -> None:
+    async with running(db_path, db_url, api_token=TOKEN) as rig:
+        customer = rig.follower("o_buyer")
+        await customer.says("你好")  # the 48-hour customer-service window is open
+
+        response = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_buyer", "order-42-delivered")
+        )
+        assert response.status_code == 202, response.text
+        body = response.json()
+        assert body["status"] == "started" and body["error"] is None
+        assert "您对这次配送满意吗" in body["messages"][0]
+        [sent] = rig.api.sent
+        assert sent["touser"] == "o_buyer" and "您对这次配送满意吗" in sent["text"]["content"]
+
+        # the integrator's retry starts nothing twice
+        again = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_buyer", "order-42-delivered")
+        )
+        assert again.json()["status"] == "already-started"
+        assert len(rig.api.sent) == 1
+
+        # the customer answers in WeChat as usual
+        reply = await customer.says("5")
+        assert "有什么想对我们说的吗" in reply
+        [(author, text)] = rig.rows(
+            "SELECT author, text FROM message WHERE direction = 'in' AND "
+            "platform_message_id = 'api:order-42-delivered'"
+        )
+        assert author == "system" and "API" in text
+        assert rig.rows("SELECT metric, score FROM answer") == [("csat", 5)]
+
+
+async def test_an_api_start_never_interrupts_an_interview_under_way(
+    db_path: Path, db_url: str
+) -> None:
+    async with running(db_path, db_url, api_token=TOKEN) as rig:
+        await rig.follower("o_busy").says("评价")  # in the NPS interview
+        response = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_busy", "ticket-7-closed")
+        )
+        assert response.status_code == 409 and response.json()["status"] == "busy"
+        assert rig.api.sent == []
+        assert rig.rows("SELECT flow_id, status FROM conversation") == [("nps", "active")]
+
+
+async def test_outside_the_48_hour_window_the_start_is_recorded_as_not_delivered(
+    db_path: Path, db_url: str
+) -> None:
+    async with running(db_path, db_url, api_token=TOKEN) as rig:
+        response = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_stranger", "order-9-delivered")
+        )
+        assert response.status_code == 202
+        body = response.json()
+        assert body["status"] == "not-delivered" and "never wrote" in body["error"]
+        assert rig.api.sent == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "body_changes", "status"),
+    [
+        ({}, {}, 401),
+        ({"Authorization": "Bearer wrong"}, {}, 401),
+        (AUTH, {"flow_id": "nope"}, 404),
+        (AUTH, {"channel": "telegram"}, 422),
+        (AUTH, {"idempotency_key": "has spaces"}, 422),
+    ],
+)
+async def test_bad_calls_are_refused(
+    db_path: Path,
+    db_url: str,
+    headers: dict[str, str],
+    body_changes: dict[str, object],
+    status: int,
+) -> None:
+    async with running(db_path, db_url, api_token=TOKEN) as rig:
+        response = await rig.client.post(
+            "/api/v1/interviews", headers=headers, json=start("o_x", "k-1", **body_changes)
+        )
+        assert response.status_code == status, response.text
+        assert rig.rows("SELECT count(*) FROM message") == [(0,)]
+
+
+async def test_without_a_token_setting_there_is_no_api(db_url: str) -> None:
+    app = create_app(wechat_settings(db_url, None))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post("/api/v1/interviews", headers=AUTH, json=start("o", "k"))
+    assert response.status_code == 404
+
+
+async def test_a_ticket_closed_event_starts_ces_in_telegram_with_buttons(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.bot.telegram_chat import TOKEN as TELEGRAM_TOKEN
+    from tests.bot.telegram_chat import running_app, telegram_settings
+    from tests.fakes.telegram_api import FakeTelegram
+
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    fake = FakeTelegram(TELEGRAM_TOKEN)
+    await fake.start()
+    try:
+        settings = telegram_settings(db_url, fake, api_token=TOKEN)
+        async with running_app(settings) as (_, client):
+            body = start("555", "ticket-77-closed", channel="telegram", flow_id="ces")
+            response = await client.post("/api/v1/interviews", headers=AUTH, json=body)
+            assert response.status_code == 202, response.text
+            assert response.json()["status"] == "started"
+            [sent] = fake.sent(555)
+            assert "让问题处理起来很轻松" in sent.params["text"]
+            keyboard = sent.params["reply_markup"]["inline_keyboard"]
+            assert [button["text"] for row in keyboard for button in row] == [
+                str(n) for n in range(1, 8)
+            ]
+
+            bad = await client.post(
+                "/api/v1/interviews",
+                headers=AUTH,
+                json=start("not-a-chat", "ticket-78-closed", channel="telegram", flow_id="ces"),
+            )
+            assert bad.json()["status"] == "not-delivered"
+            assert "not a Telegram chat id" in bad.json()["error"]
+    finally:
+        await fake.stop()
