@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("WECHAT_ENCODING_AES_KEY", "CXBOT_WECHAT_ENCODING_AES_KEY"),
     )
-    """The EncodingAESKey; when set, safe mode (encrypted bodies) is accepted."""
+    """The EncodingAESKey; when set, encrypted bodies are accepted and safe mode is the default."""
     wechat_api_base_url: str = Field(
         default="https://api.weixin.qq.com",
         validation_alias=AliasChoices("WECHAT_API_BASE_URL", "CXBOT_WECHAT_API_BASE_URL"),
