@@ -21,18 +21,14 @@ import logging
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 from wechatpy.exceptions import WeChatClientException
 
 from bot.wechat_client import TokenUnavailable, WeChatApi, scrub
 from cxbot.conversations import ConversationService
 from storage import queries
 from storage.database import transaction
-from storage.models import Customer, Message
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +157,9 @@ class CustomerService:
         """
         now = self.service.clock()
         async with transaction(self.service.sessions) as session:
-            customer = await _locked_customer(session, openid)
+            customer = await queries.lock_customer(
+                session=session, channel=CHANNEL, external_id=openid
+            )
             last = customer.last_inbound_at if customer else None
             if customer is None or customer.id is None or last is None:
                 return "the customer never wrote to the account"
@@ -170,7 +168,9 @@ class CustomerService:
                     "outside the 48-hour customer-service window "
                     f"(last customer message {_ago(now - last)} ago, at {last.isoformat()})"
                 )
-            used = await _batches_since(session, customer.id, last, ids)
+            used = await queries.count_outbound_batches(
+                session=session, customer_id=customer.id, via=VIA, since=last, excluding=ids
+            )
             if used >= QUOTA:
                 return (
                     f"customer-service quota used: {used} of {QUOTA} messages sent "
@@ -190,31 +190,6 @@ class CustomerService:
             for message_id in ids:
                 await queries.mark_failed(session=session, message_id=message_id, error=error)
         return Delivery(ids, False, error, errcode)
-
-
-async def _locked_customer(session: AsyncSession, openid: str) -> Customer | None:
-    """The WeChat customer, its row locked until the transaction ends (PostgreSQL)."""
-    statement = (
-        select(Customer)
-        .where(Customer.channel == CHANNEL, Customer.external_id == openid)
-        .with_for_update()
-    )
-    return (await session.exec(statement)).first()
-
-
-async def _batches_since(
-    session: AsyncSession, customer_id: int, since: datetime, excluding: tuple[int, ...]
-) -> int:
-    """Customer-service sends reserved, in flight or made since `since` (not failed ones)."""
-    statement = select(func.count(func.distinct(Message.payload["batch"].as_integer()))).where(
-        Message.customer_id == customer_id,
-        Message.direction == "out",
-        Message.payload["via"].as_string() == VIA,
-        col(Message.delivery_state).in_(("pending", "sending", "sent")),
-        col(Message.created_at) >= since,
-        col(Message.id).not_in(excluding),
-    )
-    return int((await session.exec(statement)).one())
 
 
 def _ago(delta: timedelta) -> str:

@@ -17,10 +17,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cxbot.envelopes import Incoming, Reply, outbound_from_row, outbound_payload
-from cxbot.greetings import sorry, unsupported, welcome, written_in
+from cxbot.apology import apologize
+from cxbot.envelopes import Incoming, Reply, outbound_from_row
+from cxbot.greetings import unsupported, welcome, written_in
 from cxbot.history import History, history
 from cxbot.recording import SLA, record_outcome
+from cxbot.transcript import duplicate_reply, store_inbound, store_replies
 from flows import engine
 from flows import language as languages
 from flows.events import Event, InterviewAbandoned
@@ -29,7 +31,7 @@ from flows.registry import FlowRegistry
 from flows.state import ConversationState, Inbound, Outbound, Outcome
 from storage import queries
 from storage.database import Sessions, transaction
-from storage.models import Conversation, Customer, Escalation, Message
+from storage.models import Conversation, Customer
 
 log = logging.getLogger(__name__)
 
@@ -107,57 +109,8 @@ class ConversationService:
         """After an internal error: keep the message, say sorry, and bring in a person."""
         at = incoming.at or self.clock()
         async with transaction(self.sessions) as session:
-            customer = await queries.get_or_create_customer(
-                session=session, channel=incoming.channel, external_id=incoming.customer_ref
-            )
-            assert customer.id is not None
-            duplicate = await self._duplicate(session, customer.id, incoming)
-            if duplicate is not None:
-                return duplicate
-            conversation = await queries.open_conversation(session=session, customer_id=customer.id)
-            inbound_row = await self._store_inbound(session, customer.id, conversation, incoming)
-            language = (
-                conversation.language
-                if conversation
-                else languages.choose(["zh", "en"], "zh", incoming.language_hint, customer.language)
-            )
-            await session.flush()
-            conversation_id = conversation.id if conversation else None
-            if conversation is not None and conversation_id is not None:
-                conversation.status = "handed_off"  # the engine stays out of it from now on
-                session.add(
-                    Escalation(
-                        conversation_id=conversation_id,
-                        customer_id=customer.id,
-                        reason="internal-error",
-                        priority="high",
-                        due_at=at + SLA["high"],
-                        created_at=at,
-                    )
-                )
-            apology = sorry(language)
-            row = queries.add_message(
-                session=session,
-                customer_id=customer.id,
-                conversation_id=conversation_id,
-                channel=incoming.channel,
-                direction="out",
-                author="bot",
-                text=apology.text,
-                payload=outbound_payload(apology),
-                reply_to_id=inbound_row.id,
-                delivery_state="pending",
-            )
-            event = ("service-error", {"escalated": conversation is not None})
-            queries.append_events(
-                session=session, conversation_id=conversation_id, events=[event], at=at
-            )
-            await session.flush()
-            return Reply(
-                ((row.id or 0, apology),),
-                conversation_id=conversation_id,
-                customer_id=customer.id,
-                events=(event,),
+            return await apologize(
+                session=session, incoming=incoming, at=at, stale_before=at - SEND_LEASE
             )
 
     async def _handle(self, session: AsyncSession, incoming: Incoming) -> Reply:
@@ -170,7 +123,12 @@ class ConversationService:
             language=languages.normalize(incoming.language_hint),
         )
         assert customer.id is not None
-        duplicate = await self._duplicate(session, customer.id, incoming)
+        duplicate = await duplicate_reply(
+            session=session,
+            customer_id=customer.id,
+            incoming=incoming,
+            stale_before=self.clock() - SEND_LEASE,
+        )
         if duplicate is not None:
             return duplicate
         if incoming.kind != "trigger":  # an API start is not the customer writing to us
@@ -185,7 +143,12 @@ class ConversationService:
             events.append((running.conversation.id, InterviewAbandoned("restarted")))
             running = None
         conversation = running.conversation if running else None
-        inbound_row = await self._store_inbound(session, customer.id, conversation, incoming)
+        inbound_row = await store_inbound(
+            session=session,
+            customer_id=customer.id,
+            conversation=conversation,
+            incoming=incoming,
+        )
 
         outcome: Outcome | None = None
         notes: list[Outbound] = []
@@ -217,21 +180,14 @@ class ConversationService:
             customer.language = outcome.state.language  # remembered for the next welcome
         await session.flush()
         conversation_id = conversation.id if conversation else None
-        out_rows = [
-            queries.add_message(
-                session=session,
-                customer_id=customer.id,
-                conversation_id=conversation_id,
-                channel=incoming.channel,
-                direction="out",
-                author="bot",
-                text=message.text,
-                payload=outbound_payload(message),
-                reply_to_id=inbound_row.id,
-                delivery_state="pending",
-            )
-            for message in [*(outcome.outbound if outcome else ()), *notes]
-        ]
+        messages = await store_replies(
+            session=session,
+            customer_id=customer.id,
+            conversation_id=conversation_id,
+            channel=incoming.channel,
+            reply_to=inbound_row,
+            messages=[*(outcome.outbound if outcome else ()), *notes],
+        )
         for conversation_ref, event in events:
             queries.append_events(
                 session=session,
@@ -241,49 +197,10 @@ class ConversationService:
             )
         await session.flush()
         return Reply(
-            tuple((row.id or 0, outbound_from_row(row)) for row in out_rows),
+            messages,
             conversation_id=conversation_id,
             customer_id=customer.id,
             events=tuple((e.name, e.data()) for _, e in events),
-        )
-
-    async def _duplicate(
-        self, session: AsyncSession, customer_id: int, incoming: Incoming
-    ) -> Reply | None:
-        """The stored answer to a message received before (a platform's retry), if any."""
-        if incoming.platform_message_id is None:
-            return None
-        seen = await queries.find_inbound(
-            session=session,
-            channel=incoming.channel,
-            platform_message_id=incoming.platform_message_id,
-        )
-        if seen is None or seen.id is None:
-            return None
-        if seen.customer_id != customer_id:
-            # the same platform id from someone else: never hand them another customer's reply
-            log.warning(
-                "%s message id %s reused by another customer; ignored",
-                incoming.channel,
-                incoming.platform_message_id,
-            )
-            return Reply((), duplicate=True, customer_id=customer_id)
-        rows = await queries.replies_to(session=session, message_id=seen.id)
-        stale = self.clock() - SEND_LEASE
-        return Reply(
-            tuple((row.id or 0, outbound_from_row(row)) for row in rows),
-            duplicate=True,
-            conversation_id=seen.conversation_id,
-            customer_id=customer_id,
-            undelivered=tuple(
-                row.id
-                for row in rows
-                if row.id
-                and (
-                    row.delivery_state == "pending"
-                    or (row.delivery_state == "sending" and (row.claimed_at or stale) < stale)
-                )
-            ),
         )
 
     async def _running(
@@ -322,45 +239,6 @@ class ConversationService:
         if running is None and incoming.text:
             return self.registry.triggered_by(incoming.text)
         return None
-
-    async def _store_inbound(
-        self,
-        session: AsyncSession,
-        customer_id: int,
-        conversation: Conversation | None,
-        incoming: Incoming,
-    ) -> Message:
-        """The customer's message as a transcript row (a tapped button shows its label; an API
-        start is a `system` row, not words the customer said)."""
-        text = ("(started through the API)" if incoming.kind == "trigger" else "") or (
-            incoming.text
-            or (f"/{incoming.command}" if incoming.command else "")
-            or await self._button_label(session, conversation, incoming.button)
-        )
-        details = (("button", incoming.button), ("command", incoming.command))
-        return queries.add_message(
-            session=session,
-            customer_id=customer_id,
-            conversation_id=conversation.id if conversation else None,
-            channel=incoming.channel,
-            direction="in",
-            author="system" if incoming.kind == "trigger" else "customer",
-            text=text,
-            payload={key: value for key, value in details if value},
-            platform_message_id=incoming.platform_message_id,
-        )
-
-    async def _button_label(
-        self, session: AsyncSession, conversation: Conversation | None, payload: str | None
-    ) -> str:
-        """What the tapped button said (the transcript shows "9", not an empty message)."""
-        if payload is None or conversation is None or conversation.id is None:
-            return ""
-        for row in await queries.recent_outbound(session=session, conversation_id=conversation.id):
-            for button in (row.payload or {}).get("buttons", []):
-                if button.get("payload") == payload:
-                    return str(button.get("label", ""))
-        return ""
 
     async def _pinned_flow(self, session: AsyncSession, conversation: Conversation) -> LoadedFlow:
         found = self.registry.version(conversation.flow_id, conversation.flow_version)
@@ -486,11 +364,6 @@ def _inbound(incoming: Incoming, at: datetime) -> Inbound:
     )
 
 
-def plain_lines(messages: Sequence[tuple[int, Outbound]]) -> list[str]:
-    """Messages as text for channels without buttons."""
-    return [message.as_plain_text() for _, message in messages]
-
-
 __all__ = [
     "SLA",
     "ConversationService",
@@ -499,5 +372,4 @@ __all__ = [
     "Reply",
     "history",
     "outbound_from_row",
-    "plain_lines",
 ]

@@ -309,17 +309,37 @@ async def merge_payload(*, session: AsyncSession, message_id: int, changes: dict
 
 
 async def count_outbound_batches(
-    *, session: AsyncSession, customer_id: int, via: str, since: datetime
+    *,
+    session: AsyncSession,
+    customer_id: int,
+    via: str,
+    since: datetime,
+    excluding: Sequence[int] = (),
 ) -> int:
-    """How many sends `via` a route (payload "via"/"batch") reached or await a customer since."""
+    """Sends `via` a route (payload "via"/"batch") reserved, in flight or made since `since`
+    (failed ones do not count), leaving out the messages being sent now."""
     statement = select(func.count(func.distinct(Message.payload["batch"].as_integer()))).where(
         Message.customer_id == customer_id,
         Message.direction == "out",
         Message.payload["via"].as_string() == via,
-        col(Message.delivery_state).in_(("pending", "sent")),
+        col(Message.delivery_state).in_(("pending", "sending", "sent")),
         col(Message.created_at) >= since,
+        col(Message.id).not_in(excluding),
     )
     return int((await session.exec(statement)).one())
+
+
+async def lock_customer(
+    *, session: AsyncSession, channel: str, external_id: str
+) -> Customer | None:
+    """The customer, its row locked until the transaction ends (PostgreSQL; SQLite writes are
+    serial anyway)."""
+    statement = (
+        select(Customer)
+        .where(Customer.channel == channel, Customer.external_id == external_id)
+        .with_for_update()
+    )
+    return (await session.exec(statement)).first()
 
 
 async def latest_conversation(

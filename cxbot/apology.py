@@ -1,0 +1,74 @@
+"""What happens when handling a message fails inside cxbot: the customer's message is kept,
+they get an apology in their language (never an exception's text), and a running
+interview goes to a person with a high-priority `internal-error` escalation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from cxbot.envelopes import Incoming, Reply
+from cxbot.greetings import sorry
+from cxbot.recording import SLA
+from cxbot.transcript import duplicate_reply, store_inbound, store_replies
+from flows import language as languages
+from storage import queries
+from storage.models import Escalation
+
+
+async def apologize(
+    *, session: AsyncSession, incoming: Incoming, at: datetime, stale_before: datetime
+) -> Reply:
+    """Store the message and an apology, escalate a running interview; return the reply."""
+    customer = await queries.get_or_create_customer(
+        session=session, channel=incoming.channel, external_id=incoming.customer_ref
+    )
+    assert customer.id is not None
+    duplicate = await duplicate_reply(
+        session=session,
+        customer_id=customer.id,
+        incoming=incoming,
+        stale_before=stale_before,
+    )
+    if duplicate is not None:
+        return duplicate
+    conversation = await queries.open_conversation(session=session, customer_id=customer.id)
+    inbound_row = await store_inbound(
+        session=session,
+        customer_id=customer.id,
+        conversation=conversation,
+        incoming=incoming,
+    )
+    language = (
+        conversation.language
+        if conversation
+        else languages.choose(["zh", "en"], "zh", incoming.language_hint, customer.language)
+    )
+    await session.flush()
+    conversation_id = conversation.id if conversation else None
+    if conversation is not None and conversation_id is not None:
+        conversation.status = "handed_off"  # the engine stays out of it from now on
+        session.add(
+            Escalation(
+                conversation_id=conversation_id,
+                customer_id=customer.id,
+                reason="internal-error",
+                priority="high",
+                due_at=at + SLA["high"],
+                created_at=at,
+            )
+        )
+    messages = await store_replies(
+        session=session,
+        customer_id=customer.id,
+        conversation_id=conversation_id,
+        channel=incoming.channel,
+        reply_to=inbound_row,
+        messages=[sorry(language)],
+    )
+    event = ("service-error", {"escalated": conversation is not None})
+    queries.append_events(session=session, conversation_id=conversation_id, events=[event], at=at)
+    return Reply(
+        messages, conversation_id=conversation_id, customer_id=customer.id, events=(event,)
+    )
