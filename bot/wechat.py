@@ -35,6 +35,7 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from bot.wechat_client import WeChatApi, scrub
 from bot.wechat_customer_service import VIA, CustomerService, Delivery
+from bot.wechat_messages import to_incoming
 from bot.wechat_signatures import decrypt, first_use, refusal
 from cxbot.conversations import Incoming, Reply
 from flows.state import Outbound
@@ -50,9 +51,7 @@ CHANNEL = "wechat"
 PATH = "/webhooks/wechat"
 MAX_BODY_BYTES = 64 * 1024
 """WeChat's messages are a few KB; anything far larger is not from WeChat."""
-DEFAULT_FLOW = "nps"
 SUCCESS = "success"
-UNSUPPORTED_TYPES = ("image", "voice", "video", "shortvideo", "location", "link", "file")
 Mode = Literal["plaintext", "compatible", "safe"]
 APOLOGY = (
     "抱歉，系统暂时出了点问题，请稍后再试。\n"
@@ -201,7 +200,7 @@ class WeChatChannel:
             return PlainTextResponse("forbidden", status_code=403)
         try:
             message = parse_message(xml)
-            incoming = self.incoming(message)
+            incoming = to_incoming(message, self.runtime.registry)
         except Exception as exc:
             log.warning("malformed WeChat message (%s: %s)", type(exc).__name__, exc)
             return PlainTextResponse("bad request", status_code=400)
@@ -235,59 +234,6 @@ class WeChatChannel:
             body=xml,
             now=self.wall_clock(),
         )
-
-    def incoming(self, message: Any) -> Incoming | None:
-        """What the conversation service should hear, or None (answer "success")."""
-        if message is None:
-            raise ValueError("empty body")
-        openid = str(message.source)
-        if not openid or message.type in ("", None):
-            raise ValueError("no FromUserName or MsgType")
-        if message.type in ("text", *UNSUPPORTED_TYPES) and not message.id:
-            raise ValueError(f"a {message.type} message without MsgId")
-        if message.type == "text":
-            return Incoming(
-                channel=CHANNEL,
-                customer_ref=openid,
-                kind="text",
-                text=str(message.content or "").strip(),
-                platform_message_id=f"msg:{message.id}",
-            )
-        if message.type in UNSUPPORTED_TYPES:
-            return Incoming(
-                channel=CHANNEL,
-                customer_ref=openid,
-                kind="unsupported",
-                platform_message_id=f"msg:{message.id}",
-            )
-        if message.type != "event":
-            return None
-        event_id = f"ev:{openid}:{message.time}"
-        flow_id = self._flow_for_event(message)
-        if flow_id is None:
-            return None
-        return Incoming(
-            channel=CHANNEL,
-            customer_ref=openid,
-            kind="command",
-            command="start",
-            flow_id=flow_id or None,
-            platform_message_id=event_id,
-        )
-
-    def _flow_for_event(self, message: Any) -> str | None:
-        """The flow an event starts: "" for the default one, None for no interview."""
-        registry = self.runtime.registry
-        event = message.event
-        if event in ("subscribe", "subscribe_scan"):
-            scene = str(getattr(message, "scene_id", "") or "")
-            if scene and registry.current(scene) is not None:
-                return scene
-            return DEFAULT_FLOW if registry.current(DEFAULT_FLOW) is not None else ""
-        if event in ("click", "scan"):
-            key = str(getattr(message, "key", None) or getattr(message, "scene_id", "") or "")
-            return key if key and registry.current(key) is not None else None
-        return None
 
     async def answer(self, incoming: Incoming) -> str | None:
         """The passive reply text; None means "success" (nothing now, or it comes later)."""
