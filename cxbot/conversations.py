@@ -115,6 +115,11 @@ class ConversationService:
 
     async def _handle(self, session: AsyncSession, incoming: Incoming) -> Reply:
         at = incoming.at or self.clock()
+        # another process handling this customer's message goes first (PostgreSQL; a new
+        # customer is not locked, but a second insert fails and the retry takes the lock)
+        await queries.lock_customer(
+            session=session, channel=incoming.channel, external_id=incoming.customer_ref
+        )
         customer = await queries.get_or_create_customer(
             session=session,
             channel=incoming.channel,
@@ -332,11 +337,24 @@ class ConversationService:
     async def expire_idle(self) -> int:
         """Close interviews whose reply timeout passed; return how many."""
         now = self.clock()
-        closed = 0
-        async with transaction(self.sessions) as session:
-            for conversation in await queries.idle_conversations(
+        async with self.sessions() as session:
+            candidates = await queries.idle_conversations(
                 session=session, before=now - timedelta(minutes=1)
+            )
+        closed = 0
+        for candidate in candidates:
+            assert candidate.id is not None
+            async with (
+                self._sqlite_writer or contextlib.nullcontext(),
+                transaction(self.sessions) as session,
             ):
+                # each one on its own, under its customer's lock: a message arriving now
+                # either lands first (and the interview is no longer idle) or waits
+                conversation = await queries.lock_conversation_owner(
+                    session=session, conversation_id=candidate.id
+                )
+                if conversation is None or conversation.status != "active":
+                    continue
                 flow = await self._pinned_flow(session, conversation)
                 state = ConversationState.from_json(conversation.state)
                 outcome = engine.expire(flow.flow, state, now)

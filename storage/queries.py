@@ -167,9 +167,11 @@ async def claim_outbound(
 
     A message is taken once: another process asking at the same time gets nothing, unless
     the taker's lease ran out (it crashed mid-send), when the message is taken over.
+    Rows are locked in id order, so two callers with the same ids in another order do not
+    deadlock (PostgreSQL).
     """
-    taken: list[int] = []
-    for message_id in message_ids:
+    taken: set[int] = set()
+    for message_id in sorted(set(message_ids)):
         statement = (
             update(Message)
             .where(
@@ -187,8 +189,8 @@ async def claim_outbound(
         )
         result = await session.exec(statement)
         if result.rowcount == 1:
-            taken.append(message_id)
-    return taken
+            taken.add(message_id)
+    return [message_id for message_id in dict.fromkeys(message_ids) if message_id in taken]
 
 
 async def mark_delivered(
@@ -333,13 +335,29 @@ async def lock_customer(
     *, session: AsyncSession, channel: str, external_id: str
 ) -> Customer | None:
     """The customer, its row locked until the transaction ends (PostgreSQL; SQLite writes are
-    serial anyway)."""
+    serial anyway), and read afresh once the lock is held."""
     statement = (
         select(Customer)
         .where(Customer.channel == channel, Customer.external_id == external_id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     )
     return (await session.exec(statement)).first()
+
+
+async def lock_conversation_owner(
+    *, session: AsyncSession, conversation_id: int
+) -> Conversation | None:
+    """A conversation read afresh after locking its customer's row: the same lock, in the
+    same order, that handling a message takes, so a sweep and a message never interleave."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        return None
+    await session.exec(
+        select(Customer).where(Customer.id == conversation.customer_id).with_for_update()
+    )
+    await session.refresh(conversation)
+    return conversation
 
 
 async def latest_conversation(

@@ -2,13 +2,17 @@
 
 Everything is real: a SQLite file in `tmp_path` migrated by Alembic, the flow files from
 `flows/builtin`, the conversation service and the FastAPI app with its lifespan running.
+
+A module or test marked `@pytest.mark.backends("sqlite", "postgresql")` runs once per
+database: on PostgreSQL `db_url` is a fresh database on one throwaway server for the whole
+run (see tests/postgres.py). Everything else stays on SQLite.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +29,7 @@ from cxbot.settings import Settings
 from flows.registry import BUILTIN_DIR, FlowRegistry
 from storage.database import Sessions, create_engine, create_sessions
 from storage.migrations import upgrade
+from tests.postgres import PostgresServer
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -55,12 +60,60 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "cxbot.db"
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run tests marked `backends(...)` once per named database."""
+    marker = metafunc.definition.get_closest_marker("backends")
+    if marker is not None and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", marker.args, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole run (fails, never skips, if missing)."""
+    try:
+        server = PostgresServer.start()
+    except RuntimeError as error:
+        reason = str(error)
+    else:
+        reason = ""
+    if reason:
+        pytest.fail(f"cannot start PostgreSQL for the tests: {reason}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def db_url(db_path: Path) -> str:
-    """A SQLite file in tmp_path, migrated to head with Alembic."""
-    url = sqlite_url(db_path)
-    upgrade(url)
-    return url
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database the test runs on: sqlite unless parametrized by `backends(...)`."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, backend: str, db_path: Path) -> Iterator[str]:
+    """A database migrated to head with Alembic: a SQLite file in tmp_path, or a fresh
+    PostgreSQL database."""
+    if backend == "sqlite":
+        url = sqlite_url(db_path)
+        upgrade(url)
+        yield url
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        with server.database() as url:
+            yield url
+
+
+@pytest.fixture
+def empty_db_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database nothing has touched yet: a SQLite file in a folder that does not exist
+    yet, or an empty PostgreSQL database."""
+    if backend == "sqlite":
+        yield sqlite_url(tmp_path / "nested" / "fresh.db")
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        with server.database(migrated=False) as url:
+            yield url
 
 
 @pytest.fixture

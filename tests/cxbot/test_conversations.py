@@ -1,4 +1,4 @@
-"""The conversation service on a real SQLite file: exactly-once, pinning, restarts, hand-off."""
+"""The conversation service on SQLite and PostgreSQL: exactly-once, pinning, restarts, hand-off."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from cxbot.conversations import SLA, ConversationService
@@ -16,6 +17,8 @@ from storage import queries
 from storage.database import Sessions, create_engine, create_sessions
 from storage.models import Answer, Conversation, Escalation, Event, FlowVersion, Message
 from tests.conftest import Clock, Customer, texts
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 ASK_SCORE_ZH = "您有多大可能把我们推荐给朋友或同事"
 WHY_LOW_ZH = "最让您不满意的是什么"

@@ -1,4 +1,5 @@
-"""Alembic migrations: a fresh file gets every table, WAL, and a schema equal to the models."""
+"""Alembic migrations: a fresh database gets every table and a schema equal to the models,
+on SQLite (in WAL mode) and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pkgutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -18,21 +20,32 @@ from storage.database import sync_url
 from storage.migrations import upgrade
 from tests.conftest import sqlite_url
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
+
 TABLES = {"customer", "flowversion", "conversation", "message", "answer", "event", "escalation"}
 
 for module in pkgutil.iter_modules(storage.__path__):  # every table, as alembic/env.py sees them
     importlib.import_module(f"storage.{module.name}")
 
 
-def test_upgrade_creates_every_table_on_a_fresh_file(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "fresh.db"
-    upgrade(sqlite_url(path))
-    with sqlite3.connect(path) as db:
-        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        version = db.execute("SELECT version_num FROM alembic_version").fetchall()
+def tables_and_versions(url: str) -> tuple[set[str], list[str]]:
+    """The table names of a database and the rows of its alembic_version."""
+    engine = sa.create_engine(sync_url(url))
+    try:
+        with engine.connect() as connection:
+            names = set(sa.inspect(connection).get_table_names())
+            versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return names, [row[0] for row in versions]
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_creates_every_table_on_a_fresh_database(empty_db_url: str) -> None:
+    upgrade(empty_db_url)
+    names, versions = tables_and_versions(empty_db_url)
     assert names >= TABLES
     assert names == set(SQLModel.metadata.tables) | {"alembic_version"}
-    assert len(version) == 1
+    assert len(versions) == 1
 
 
 def test_upgrade_leaves_the_file_in_wal_mode(tmp_path: Path) -> None:
@@ -42,14 +55,14 @@ def test_upgrade_leaves_the_file_in_wal_mode(tmp_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_upgrade_twice_is_a_no_op(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "twice.db")
-    upgrade(url)
-    upgrade(url)
-    with sqlite3.connect(tmp_path / "twice.db") as db:
-        assert len(db.execute("SELECT version_num FROM alembic_version").fetchall()) == 1
+def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
+    before = tables_and_versions(db_url)
+    upgrade(db_url)
+    assert tables_and_versions(db_url) == before
+    assert len(before[1]) == 1
 
 
+@pytest.mark.backends("sqlite")
 async def test_engine_connections_use_wal(engine: AsyncEngine, db_path: Path) -> None:
     async with engine.connect() as connection:
         mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()

@@ -1,4 +1,4 @@
-"""Storage on a real SQLite file: constraints, aggregates in SQL, aware datetimes."""
+"""Storage on SQLite and PostgreSQL: constraints, aggregates in SQL, aware datetimes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from cxbot.conversations import ConversationService
 from storage import queries
 from storage.database import Sessions, transaction
 from storage.models import Answer, Conversation, Customer, Message
+from tests.conftest import Clock
+from tests.conftest import Customer as Chat
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 SHANGHAI = timezone(timedelta(hours=8))
 
@@ -55,7 +60,7 @@ async def test_same_platform_id_twice_in_one_direction_is_refused(sessions: Sess
         add("in")
         add("out")  # same id the other way round is a different message
         add("in", channel="other")  # and so is the same id on another channel
-    with pytest.raises(IntegrityError, match="UNIQUE"):
+    with pytest.raises(IntegrityError, match=r"(?i)unique constraint"):
         async with transaction(sessions) as session:
             add("in")
     async with sessions() as session:
@@ -212,3 +217,29 @@ async def test_idle_conversations_compare_instants_across_offsets(sessions: Sess
         late = datetime(2026, 5, 1, 18, 30, tzinfo=SHANGHAI)  # 10:30 UTC
         found = await queries.idle_conversations(session=session, before=late)
     assert [c.id for c in found] == [conversation_id]
+
+
+async def test_count_outbound_batches_reads_the_json_payload(
+    service: ConversationService, clock: Clock
+) -> None:
+    reply = await Chat(service, "dan").starts("nps", "en")
+    assert reply.customer_id is not None
+    ids = [message_id for message_id, _ in reply.messages]
+    async with service.sessions() as session, session.begin():
+        assert await queries.lock_customer(session=session, channel="test", external_id="dan")
+        for message_id in ids:
+            await queries.merge_payload(
+                session=session, message_id=message_id, changes={"via": "cs", "batch": ids[0]}
+            )
+    async with service.sessions() as session:
+        counted = [
+            await queries.count_outbound_batches(
+                session=session,
+                customer_id=reply.customer_id,
+                via="cs",
+                since=clock.now,
+                excluding=excluding,
+            )
+            for excluding in ((), ids)
+        ]
+    assert counted == [1, 0]  # one batch; none once the batch being sent is left out

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from storage import tokens
 from storage.database import Sessions, transaction
 from tests.conftest import Clock
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 
 async def test_one_refresher_at_a_time_and_a_lapsed_lease_can_be_taken(
