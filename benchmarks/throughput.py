@@ -36,9 +36,11 @@ def bench_engine(rounds: int) -> float:
     return rounds * 3 / elapsed
 
 
-async def bench_service(customers: int, concurrency: int) -> tuple[float, list[float]]:
+async def bench_service(
+    customers: int, concurrency: int, database_url: str | None
+) -> tuple[float, list[float]]:
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         await asyncio.to_thread(upgrade, url)
         db = create_engine(url)
         registry = FlowRegistry([BUILTIN_DIR])
@@ -90,12 +92,20 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--engine-rounds", type=int, default=5000)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an empty database to use instead of a temporary SQLite file",
+    )
     args = parser.parse_args()
     print(f"engine.advance (pure, nps flow): {bench_engine(args.engine_rounds):,.0f} steps/s")
-    rate, latencies = asyncio.run(bench_service(args.customers, args.concurrency))
+    rate, latencies = asyncio.run(
+        bench_service(args.customers, args.concurrency, args.database_url)
+    )
     quantiles = statistics.quantiles(latencies, n=100)
+    where = args.database_url.split(":")[0] if args.database_url else "SQLite (WAL)"
     print(
-        f"service.handle on SQLite (WAL), {args.customers} customers x 3 messages, "
+        f"service.handle on {where}, {args.customers} customers x 3 messages, "
         f"{args.concurrency} concurrent: {rate:,.0f} messages/s"
     )
     print(
