@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ from storage import queries
 from storage.database import create_sessions, transaction
 from tests.bot.telegram_chat import (
     SECRET,
-    TOKEN,
     WEBHOOK,
     TelegramCustomer,
     Updates,
@@ -30,29 +29,6 @@ from tests.bot.telegram_chat import (
 from tests.fakes.telegram_api import FakeTelegram
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    """The fake Bot API server."""
-    fake = FakeTelegram(TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def served(
-    db_url: str, fake: FakeTelegram
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The app in webhook mode, talking to the fake."""
-    async with running_app(telegram_settings(db_url, fake)) as served:
-        yield served
 
 
 async def test_a_redelivery_to_another_process_is_sent_once(

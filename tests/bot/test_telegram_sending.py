@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -21,39 +20,13 @@ from bot.telegram_sender import (
 )
 from flows.state import Button, Outbound
 from tests.bot.telegram_chat import (
-    TOKEN,
     TelegramCustomer,
     Updates,
     assert_transcript_matches,
     rows,
-    running_app,
-    telegram_settings,
     transcript,
 )
 from tests.fakes.telegram_api import FakeTelegram
-
-
-@pytest.fixture(autouse=True)
-def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    """The fake Bot API server."""
-    fake = FakeTelegram(TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def served(
-    db_url: str, fake: FakeTelegram
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The app in webhook mode, talking to the fake."""
-    async with running_app(telegram_settings(db_url, fake)) as served:
-        yield served
 
 
 @pytest.fixture
