@@ -261,7 +261,11 @@ class TelegramChannel:
                 data = json.loads(await request.body())
                 if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                     raise ValueError("not an object with an integer update_id")
+                json.dumps(data, ensure_ascii=False).encode("utf-8")  # no lone surrogates
                 update = Update.de_json(data, self.application.bot)
+                problem = _malformed(update)
+                if problem is not None:
+                    raise ValueError(problem)
             except Exception as exc:
                 log.warning("telegram webhook: malformed update refused (%s)", exc)
                 return Response(status_code=400)
@@ -280,6 +284,23 @@ class TelegramChannel:
             return Response(status_code=200)
 
         return api
+
+
+def _malformed(update: Update) -> str | None:
+    """Why an update that parsed is still not one Telegram would send, or None."""
+    message = update.message or update.edited_message or update.channel_post
+    if message is not None:
+        if getattr(message, "chat", None) is None:
+            return "a message without a chat"
+        if message.text is not None and not isinstance(message.text, str):
+            return "a message whose text is not a string"
+    query = update.callback_query
+    if query is not None:
+        if query.data is not None and not isinstance(query.data, str):
+            return "a callback query whose data is not a string"
+        if getattr(query, "from_user", None) is None:
+            return "a callback query without a sender"
+    return None
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:

@@ -22,7 +22,7 @@ def to_incoming(message: Any, registry: FlowRegistry) -> Incoming | None:
     """What the conversation service should hear, or None (answer "success")."""
     if message is None:
         raise ValueError("empty body")
-    openid = str(message.source)
+    openid = str(message.source or "").strip()
     if not openid or message.type in ("", None):
         raise ValueError("no FromUserName or MsgType")
     if message.type in ("text", *UNSUPPORTED_TYPES) and not message.id:

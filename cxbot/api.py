@@ -92,6 +92,9 @@ def router(runtime: Runtime) -> APIRouter:
         else:
             problem = await push(body.customer, reply)
             status = "started" if problem is None else "not-delivered"
+            if problem is not None and reply.conversation_id is not None:
+                # a question the customer never saw: no interview waits for their answer
+                await runtime.service.abandon(reply.conversation_id, "not-delivered")
         log.info(
             "API start of %s for %s:%s: %s %s",
             body.flow_id,

@@ -48,7 +48,15 @@ async def apologize(
     await session.flush()
     conversation_id = conversation.id if conversation else None
     if conversation is not None and conversation_id is not None:
-        conversation.status = "handed_off"  # the engine stays out of it from now on
+        # the engine stays out of it from now on: the stored state says so too, or the next
+        # message would carry on the interview and reopen it
+        conversation.status = "handed_off"
+        conversation.state = {
+            **conversation.state,
+            "status": "handed_off",
+            "step_id": None,
+            "escalated": True,
+        }
         session.add(
             Escalation(
                 conversation_id=conversation_id,

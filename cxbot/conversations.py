@@ -73,6 +73,7 @@ class ConversationService:
         )
 
     def _lock(self, channel: str, ref: str) -> asyncio.Lock:
+        """The in-process lock this customer's messages queue on (one of 64, by hash)."""
         return self._locks[hash((channel, ref)) % len(self._locks)]
 
     async def handle(self, incoming: Incoming) -> Reply:
@@ -333,6 +334,30 @@ class ConversationService:
         """Record that an outbound message could not be delivered."""
         async with transaction(self.sessions) as session:
             await queries.mark_failed(session=session, message_id=message_id, error=error)
+
+    async def abandon(self, conversation_id: int, reason: str) -> bool:
+        """Close a running interview early (its first question could not be delivered);
+        True when it was running."""
+        now = self.clock()
+        async with (
+            self._sqlite_writer or contextlib.nullcontext(),
+            transaction(self.sessions) as session,
+        ):
+            conversation = await queries.lock_conversation_owner(
+                session=session, conversation_id=conversation_id
+            )
+            if conversation is None or conversation.status != "active":
+                return False
+            state = ConversationState.from_json(conversation.state)
+            self._save_state(conversation, state.evolve(status="abandoned", step_id=None), now)
+            event = InterviewAbandoned(reason)
+            queries.append_events(
+                session=session,
+                conversation_id=conversation_id,
+                events=[(event.name, event.data())],
+                at=now,
+            )
+            return True
 
     async def expire_idle(self) -> int:
         """Close interviews whose reply timeout passed; return how many."""

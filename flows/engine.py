@@ -6,6 +6,7 @@ be used is a normal outcome (a re-ask), never an exception.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -162,6 +163,7 @@ def advance(flow: Flow, state: ConversationState, inbound: Inbound) -> Outcome:
 
 
 _INVALID: Any = object()
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,3}")
 
 
 def _read_answer(step: Step, inbound: Inbound, text: str) -> Any:
@@ -171,11 +173,9 @@ def _read_answer(step: Step, inbound: Inbound, text: str) -> Any:
             return _INVALID  # a stale button from an earlier question
         if isinstance(step, ScaleStep):
             low, high = scale_range(step)
-            return (
-                int(value)
-                if value.lstrip("-").isdigit() and low <= int(value) <= high
-                else _INVALID
-            )
+            if not _ASCII_INTEGER.fullmatch(value):
+                return _INVALID  # "²".isdigit() is true, but it is no score
+            return int(value) if low <= int(value) <= high else _INVALID
         if isinstance(step, ChoiceStep):
             return value if any(c.value == value for c in step.choices) else _INVALID
         return _INVALID

@@ -290,6 +290,12 @@ async def test_a_missing_or_wrong_secret_is_refused(
         b'{"update_id": "7"}',
         b'{"update_id": 7, "message": "not an object"}',
         b'{"update_id": 7, "message": {"message_id": 1}}',
+        b'{"update_id": 12, "message": {"message_id": 1, "date": 1, "text": "no chat"}}',
+        b'{"update_id": 13, "message": {"message_id": 1, "date": 1, "text": 5,'
+        b' "chat": {"id": 5, "type": "private"}}}',
+        b'{"update_id": 14, "message": {"message_id": 1, "date": 1, "text": "\\ud800",'
+        b' "chat": {"id": 5, "type": "private"}}}',
+        b'{"update_id": 15, "callback_query": {"id": "1", "chat_instance": "c", "data": "x"}}',
     ],
 )
 async def test_a_malformed_body_is_a_400(

@@ -135,3 +135,17 @@ async def test_a_text_message_without_a_msgid_is_refused(plain: Rig, msg_id: str
     response = await plain.client.post(PATH, params=plain.server.signed_query(), content=xml)
     assert response.status_code == 400
     assert stored_messages(plain) == 0
+
+
+@pytest.mark.parametrize("sender", ["", "   "])
+async def test_a_message_without_a_sender_is_refused(plain: Rig, sender: str) -> None:
+    customer = plain.follower("o_someone")
+    xml = re.sub(
+        r"<FromUserName><!\[CDATA\[o_someone\]\]></FromUserName>",
+        f"<FromUserName><![CDATA[{sender}]]></FromUserName>",
+        customer.text_xml("评价"),
+    )
+    assert "o_someone" not in xml
+    response = await plain.client.post(PATH, params=plain.server.signed_query(), content=xml)
+    assert response.status_code == 400
+    assert stored_messages(plain) == 0

@@ -85,6 +85,12 @@ async def test_outside_the_48_hour_window_the_start_is_recorded_as_not_delivered
         body = response.json()
         assert body["status"] == "not-delivered" and "never wrote" in body["error"]
         assert rig.api.sent == []
+        # no interview is left waiting for an answer to a question they never saw
+        assert rig.rows("SELECT status FROM conversation") == [("abandoned",)]
+        again = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_stranger", "order-10-delivered")
+        )
+        assert again.status_code == 202 and again.json()["status"] == "not-delivered"
 
 
 @pytest.mark.parametrize(

@@ -488,3 +488,30 @@ async def test_start_in_the_middle_of_an_interview_starts_it_again(
     assert [name for name, _ in reply.events] == ["interview-abandoned", "interview-started"]
     statuses = [c.status for c in await rows(sessions, Conversation)]
     assert statuses == ["abandoned", "active"]
+
+
+async def test_after_an_internal_error_the_bot_stays_quiet_and_the_agent_keeps_it(
+    customer: Customer, sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cxbot import conversations
+
+    await customer.starts("nps", "en")
+    real_advance = conversations.engine.advance
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the engine")
+
+    monkeypatch.setattr(conversations.engine, "advance", broken)
+    apology = await customer.says("9")
+    assert texts(apology)[0].startswith("Sorry, something went wrong on our side.")
+    monkeypatch.setattr(conversations.engine, "advance", real_advance)
+
+    later = await customer.says("9")  # the bug is gone, but an agent has this customer now
+    assert later.messages == ()
+    (conversation,) = await rows(sessions, Conversation)
+    assert conversation.status == "handed_off"
+    assert conversation.state["status"] == "handed_off"
+    (escalation,) = await rows(sessions, Escalation)
+    assert (escalation.reason, escalation.status) == ("internal-error", "open")
+    kept = await rows(sessions, Message, Message.direction == "in", Message.text == "9")
+    assert len(kept) == 2
