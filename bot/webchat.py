@@ -182,7 +182,7 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
     @api.post("/chat/{flow_id}/messages")
     async def chat_post(request: Request, flow_id: str, post: ChatPost) -> JSONResponse:
         """Take the visitor's answer (or start the interview) and return the bot's replies."""
-        if not request.headers.get("content-type", "").startswith("application/json"):
+        if not request.headers.get("content-type", "").lower().startswith("application/json"):
             raise HTTPException(status_code=415, detail="send JSON")
         known_flow(flow_id)
         if not post.start and not (post.text or "").strip() and not post.button:

@@ -44,7 +44,8 @@ class FlowRegistry:
         present = set(flow_files(self.paths))
         for path in set(self._stamps) - present:
             self._retire(path)
-        for path in sorted(present):
+        # earlier configured folders first, so a later folder's file with the same id wins
+        for path in sorted(present, key=lambda p: (self._rank(p), str(p))):
             try:
                 stat = path.stat()
             except OSError:
@@ -78,7 +79,11 @@ class FlowRegistry:
                 log.warning("flow file rejected, running version kept: %s", error)
             return
         owner = self._owner.get(loaded.flow.id)
-        if owner is not None and owner != path and self._rank(path) <= self._rank(owner):
+        if owner is not None and owner != path and self._rank(path) < self._rank(owner):
+            self.errors.pop(str(path), None)
+            log.info("flow %s in %s is overridden by %s", loaded.flow.id, path, owner)
+            return
+        if owner is not None and owner != path and self._rank(path) == self._rank(owner):
             error = FlowError(
                 str(path), 1, 1, f"flow id '{loaded.flow.id}' is already used by {owner}"
             )

@@ -160,3 +160,41 @@ async def test_a_ticket_closed_event_starts_ces_in_telegram_with_buttons(
             assert "not a Telegram chat id" in bad.json()["error"]
     finally:
         await fake.stop()
+
+
+async def test_a_flow_that_forbids_api_starts_is_refused_and_nothing_is_stored(
+    db_path: Path, db_url: str, tmp_path: Path
+) -> None:
+    from flows.registry import BUILTIN_DIR
+
+    flows = tmp_path / "own-flows"
+    flows.mkdir()
+    source = (BUILTIN_DIR / "csat.yaml").read_text(encoding="utf-8")
+    assert "start:\n  keywords: [满意度, csat]\n" in source
+    (flows / "csat_manual.yaml").write_text(
+        source.replace("id: csat", "id: csat_manual")
+        .replace("[满意度, csat]", "[配送评价]")
+        .replace("[/csat]", "[/csat_manual]")
+        .replace("start:\n", "start:\n  api: false\n"),
+        encoding="utf-8",
+    )
+    async with running(db_path, db_url, api_token=TOKEN, flows_dir=flows) as rig:
+        await rig.follower("o_window").says("你好")  # the window is open: it could be sent
+        before = rig.rows("SELECT count(*) FROM message")
+        allowed = rig.app.state.runtime.registry.current("csat_manual")
+        assert allowed is not None and allowed.flow.start.api is False
+        response = await rig.client.post(
+            "/api/v1/interviews",
+            headers=AUTH,
+            json=start("o_window", "order-5-delivered", flow_id="csat_manual"),
+        )
+        assert response.status_code == 403, response.text
+        assert "does not allow API starts" in response.json()["detail"]
+        assert rig.api.sent == []
+        assert rig.rows("SELECT count(*) FROM message") == before
+        assert rig.rows("SELECT count(*) FROM conversation") == [(0,)]
+        # the same flow without `api: false` would have started (the control)
+        ok = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_window", "order-6-delivered")
+        )
+        assert ok.status_code == 202 and ok.json()["status"] == "started"

@@ -837,3 +837,49 @@ def test_flows_modules_never_read_the_clock(path: Path) -> None:
         and node.func.attr in clock
     ]
     assert calls == []
+
+
+SKIPPABLE_REASON = """\
+id: skippable
+name: Skippable
+touchpoint: after_support
+journey_stage: usage
+languages: [en]
+default_language: en
+steps:
+  - id: score
+    type: scale
+    range: [1, 3]
+    save_as: score
+    text: How was it?
+    next:
+      - if: score == 1
+        goto: bye
+      - goto: why
+  - id: why
+    type: open
+    save_as: reason
+    optional: true
+    text: Why?
+    next: bye
+  - id: bye
+    type: end
+    text: Thanks[{reason}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("answers", "bye"),
+    [
+        (["2", "skip"], "Thanks[]"),  # asked, and skipped: the answer is None
+        (["1"], "Thanks[]"),  # never asked on this path: no answer at all
+        (["2", "slow"], "Thanks[slow]"),  # the control: an answer is filled in
+    ],
+)
+def test_a_skipped_or_unasked_answer_renders_as_empty_text(answers: list[str], bye: str) -> None:
+    t = Chat(flow_from(SKIPPABLE_REASON))
+    for answer in answers:
+        t.user(answer)
+    assert t.state.status == "completed"
+    assert t.said[-1].text == bye
+    assert all("{reason}" not in m.text and "None" not in m.text for m in t.said)

@@ -738,3 +738,15 @@ def test_a_deleted_flow_file_stops_new_interviews_but_keeps_its_versions(tmp_pat
     assert registry.refresh() == []
     assert registry.current("demo") is None
     assert registry.version("demo", loaded.version) is loaded  # pinned conversations go on
+
+
+def test_your_copy_of_a_shipped_flow_wins_without_an_error(tmp_path: Path) -> None:
+    own = tmp_path / "aaa-sorts-first"  # a folder that sorts before flows/builtin
+    own.mkdir()
+    text = (BUILTIN_DIR / "nps.yaml").read_text(encoding="utf-8")
+    (own / "nps.yaml").write_text(text.replace("Hi! How likely", "Hello! How likely"), "utf-8")
+    registry = FlowRegistry([BUILTIN_DIR, own])
+    assert registry.refresh() == []
+    loaded = registry.current("nps")
+    assert loaded is not None and loaded.file == str(own / "nps.yaml")
+    assert "Hello! How likely" in loaded.source

@@ -1,0 +1,72 @@
+"""Settings: production refuses placeholder secrets, development does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cxbot.settings import Settings
+
+SECRET_FIELDS = (
+    "api_token",
+    "telegram_bot_token",
+    "telegram_webhook_secret",
+    "wechat_token",
+    "wechat_app_secret",
+)
+REAL = "k7Qw-9fZr_2LmXc8VbN4tY6pHs1"
+
+
+def settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in SECRET_FIELDS:
+        monkeypatch.delenv(name.upper(), raising=False)
+        monkeypatch.delenv(f"CXBOT_{name.upper()}", raising=False)
+    monkeypatch.delenv("CXBOT_ENVIRONMENT", raising=False)
+
+
+@pytest.mark.parametrize("field", SECRET_FIELDS)
+@pytest.mark.parametrize("placeholder", ["changeme", "CHANGEME", "secret", ""])
+def test_production_refuses_a_placeholder_secret_and_names_the_field(
+    field: str, placeholder: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"{field} looks like a placeholder"):
+        settings(environment="production", **{field: placeholder})
+
+
+@pytest.mark.parametrize("field", SECRET_FIELDS)
+def test_production_names_the_placeholder_among_real_secrets(field: str) -> None:
+    values = {name: REAL for name in SECRET_FIELDS}
+    values[field] = "changeme"
+    with pytest.raises(ValueError, match=rf"{field} looks like a placeholder") as raised:
+        settings(environment="production", **values)
+    others = [name for name in SECRET_FIELDS if name != field]
+    assert not any(f"{name} looks like" in str(raised.value) for name in others)
+
+
+@pytest.mark.parametrize("field", SECRET_FIELDS)
+def test_development_accepts_a_placeholder_secret(field: str) -> None:
+    loaded = settings(environment="development", **{field: "changeme"})
+    assert loaded.environment == "development"
+    assert getattr(loaded, field).get_secret_value() == "changeme"
+
+
+def test_development_is_the_default_and_accepts_placeholders() -> None:
+    loaded = settings(**{name: "changeme" for name in SECRET_FIELDS})
+    assert loaded.environment == "development"
+
+
+def test_production_accepts_real_looking_secrets() -> None:
+    loaded = settings(environment="production", **{name: REAL for name in SECRET_FIELDS})
+    assert loaded.environment == "production"
+    for name in SECRET_FIELDS:
+        assert getattr(loaded, name).get_secret_value() == REAL
+
+
+def test_production_without_secrets_is_fine() -> None:
+    assert settings(environment="production").api_token is None
