@@ -18,17 +18,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cxbot.apology import apologize
-from cxbot.envelopes import Incoming, Reply, outbound_from_row
+from cxbot.envelopes import Incoming, Reply, engine_inbound, outbound_from_row
 from cxbot.greetings import unsupported, welcome, written_in
 from cxbot.history import History, history
-from cxbot.recording import SLA, record_outcome
+from cxbot.recording import SLA, record_outcome, save_state
 from cxbot.transcript import duplicate_reply, store_inbound, store_replies
 from flows import engine
 from flows import language as languages
 from flows.events import Event, InterviewAbandoned
 from flows.loader import LoadedFlow
 from flows.registry import FlowRegistry
-from flows.state import ConversationState, Inbound, Outbound, Outcome
+from flows.state import ConversationState, Outbound, Outcome
 from storage import queries
 from storage.database import Sessions, transaction
 from storage.models import Conversation, Customer
@@ -145,7 +145,7 @@ class ConversationService:
         starting = self._flow_to_start(incoming, running)
         if starting is not None and running is not None:
             closed = running.state.evolve(status="abandoned", step_id=None)
-            self._save_state(running.conversation, closed, at)
+            save_state(running.conversation, closed, at)
             events.append((running.conversation.id, InterviewAbandoned("restarted")))
             running = None
         conversation = running.conversation if running else None
@@ -167,8 +167,10 @@ class ConversationService:
             if incoming.kind == "unsupported" and running.conversation.status == "active":
                 notes.append(unsupported(running.state.language))
             else:
-                outcome = engine.advance(running.flow.flow, running.state, _inbound(incoming, at))
-                self._save_state(running.conversation, outcome.state, at)
+                outcome = engine.advance(
+                    running.flow.flow, running.state, engine_inbound(incoming, at)
+                )
+                save_state(running.conversation, outcome.state, at)
         else:
             notes.append(
                 welcome(self.registry, incoming.text, incoming.language_hint, customer.language)
@@ -224,7 +226,7 @@ class ConversationService:
         state = ConversationState.from_json(conversation.state)
         if engine.is_expired(flow.flow, state, at):
             expired = engine.expire(flow.flow, state, at)
-            self._save_state(conversation, expired.state, at)
+            save_state(conversation, expired.state, at)
             events.extend((conversation.id, e) for e in expired.events)
             return None
         return _Open(conversation, flow, state)
@@ -297,16 +299,6 @@ class ConversationService:
         await session.flush()
         return conversation, outcome
 
-    def _save_state(
-        self, conversation: Conversation, state: ConversationState, at: datetime
-    ) -> None:
-        conversation.state = state.to_json()
-        conversation.status = state.status
-        conversation.language = state.language
-        conversation.updated_at = at
-        if state.status in ("completed", "abandoned") and conversation.ended_at is None:
-            conversation.ended_at = at
-
     async def claim(self, message_ids: Sequence[int]) -> list[int]:
         """Take outbound messages for sending; only the ids returned may be sent by the caller.
 
@@ -349,7 +341,7 @@ class ConversationService:
             if conversation is None or conversation.status != "active":
                 return False
             state = ConversationState.from_json(conversation.state)
-            self._save_state(conversation, state.evolve(status="abandoned", step_id=None), now)
+            save_state(conversation, state.evolve(status="abandoned", step_id=None), now)
             event = InterviewAbandoned(reason)
             queries.append_events(
                 session=session,
@@ -384,7 +376,7 @@ class ConversationService:
                 state = ConversationState.from_json(conversation.state)
                 outcome = engine.expire(flow.flow, state, now)
                 if outcome.events:
-                    self._save_state(conversation, outcome.state, now)
+                    save_state(conversation, outcome.state, now)
                     queries.append_events(
                         session=session,
                         conversation_id=conversation.id,
@@ -393,18 +385,6 @@ class ConversationService:
                     )
                     closed += 1
         return closed
-
-
-def _inbound(incoming: Incoming, at: datetime) -> Inbound:
-    """What the engine needs to know of a channel's message."""
-    command = incoming.command if incoming.command in ("stop", "human") else None
-    return Inbound(
-        at=at,
-        text=incoming.text or None,
-        button=incoming.button,
-        command=command,
-        language_hint=incoming.language_hint,
-    )
 
 
 __all__ = [

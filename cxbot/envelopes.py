@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from flows.state import Button, Outbound
+from flows.state import Button, Inbound, Outbound
 from storage.models import Message
 
 Kind = Literal["text", "button", "command", "unsupported", "trigger"]
@@ -62,3 +62,15 @@ def outbound_from_row(row: Message) -> Outbound:
     payload = row.payload or {}
     buttons = tuple(Button(b["label"], b["payload"]) for b in payload.get("buttons", []))
     return Outbound(row.text, buttons, payload.get("hint", ""), payload.get("step_id"))
+
+
+def engine_inbound(incoming: Incoming, at: datetime) -> Inbound:
+    """What the engine needs to know of a channel's message."""
+    command = incoming.command if incoming.command in ("stop", "human") else None
+    return Inbound(
+        at=at,
+        text=incoming.text or None,
+        button=incoming.button,
+        command=command,
+        language_hint=incoming.language_hint,
+    )

@@ -1,4 +1,5 @@
-"""Turning engine events into answer and escalation rows, with the agents' deadlines."""
+"""Turning engine outcomes into rows: the conversation's state, answers, and escalations with
+the agents' deadlines."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.events import AnswerRecorded, EscalationRequested, MetricRecorded
-from flows.state import Outcome
+from flows.state import ConversationState, Outcome
 from storage.models import Answer, Conversation, Escalation
 
 SLA = {
@@ -62,3 +63,13 @@ def record_outcome(
                     created_at=at,
                 )
             )
+
+
+def save_state(conversation: Conversation, state: ConversationState, at: datetime) -> None:
+    """Copy the engine's new state onto the conversation row (status, language, end time)."""
+    conversation.state = state.to_json()
+    conversation.status = state.status
+    conversation.language = state.language
+    conversation.updated_at = at
+    if state.status in ("completed", "abandoned") and conversation.ended_at is None:
+        conversation.ended_at = at
