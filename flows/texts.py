@@ -11,11 +11,6 @@ from flows.model import Localized
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 BUILTIN: dict[str, dict[str, str]] = {
-    "scale_hint": {
-        "zh": "请回复 {low}-{high} 的数字（{low} = {low_label}，{high} = {high_label}）",
-        "en": "Reply with a number from {low} to {high} "
-        "({low} = {low_label}, {high} = {high_label})",
-    },
     "scale_hint_plain": {
         "zh": "请回复 {low}-{high} 的数字",
         "en": "Reply with a number from {low} to {high}",

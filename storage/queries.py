@@ -239,22 +239,6 @@ async def customer_messages(
     return (await session.exec(statement)).all()
 
 
-async def conversation_answers(*, session: AsyncSession, conversation_id: int) -> Sequence[Answer]:
-    """The answers recorded in a conversation."""
-    statement = (
-        select(Answer).where(Answer.conversation_id == conversation_id).order_by(col(Answer.id))
-    )
-    return (await session.exec(statement)).all()
-
-
-async def conversation_events(*, session: AsyncSession, conversation_id: int) -> Sequence[Event]:
-    """The events of a conversation in order."""
-    statement = (
-        select(Event).where(Event.conversation_id == conversation_id).order_by(col(Event.id))
-    )
-    return (await session.exec(statement)).all()
-
-
 async def escalations_for(*, session: AsyncSession, conversation_id: int) -> Sequence[Escalation]:
     """The escalations raised in a conversation."""
     statement = select(Escalation).where(Escalation.conversation_id == conversation_id)

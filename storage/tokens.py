@@ -10,6 +10,7 @@ A failed fetch is recorded with a `retry_after` time: until then no process asks
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
@@ -81,6 +82,15 @@ async def claim_refresh(
     return bool(result.rowcount)
 
 
+def _leased_to(platform: str, app_id: str, owner: str) -> tuple[Any, ...]:
+    """The token row of one account, as long as `owner` still holds its refresh lease."""
+    return (
+        col(PlatformToken.platform) == platform,
+        col(PlatformToken.app_id) == app_id,
+        col(PlatformToken.lease_owner) == owner,
+    )
+
+
 async def store_token(
     *,
     session: AsyncSession,
@@ -97,11 +107,7 @@ async def store_token(
     """
     statement = (
         update(PlatformToken)
-        .where(
-            col(PlatformToken.platform) == platform,
-            col(PlatformToken.app_id) == app_id,
-            col(PlatformToken.lease_owner) == owner,
-        )
+        .where(*_leased_to(platform, app_id, owner))
         .values(
             access_token=access_token,
             expires_at=expires_at,
@@ -130,11 +136,7 @@ async def release_refresh(
     """Give up a refresh lease after a failed fetch; nobody refetches before `retry_after`."""
     statement = (
         update(PlatformToken)
-        .where(
-            col(PlatformToken.platform) == platform,
-            col(PlatformToken.app_id) == app_id,
-            col(PlatformToken.lease_owner) == owner,
-        )
+        .where(*_leased_to(platform, app_id, owner))
         .values(
             lease_owner=None,
             lease_until=None,

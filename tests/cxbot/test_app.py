@@ -102,7 +102,8 @@ async def test_healthz_is_503_when_the_database_cannot_be_opened(
 # --- background flow reload ----------------------------------------------------------------
 
 
-async def test_an_edited_flow_file_is_served_without_a_restart(tmp_path: Path, db_url: str) -> None:
+def own_flow(tmp_path: Path, db_url: str, *, reload_seconds: float) -> tuple[Path, Settings]:
+    """A flows folder with one flow file of our own, and settings that load it."""
     flows = tmp_path / "own-flows"
     flows.mkdir()
     own = flows / "own_nps.yaml"
@@ -111,8 +112,13 @@ async def test_an_edited_flow_file_is_served_without_a_restart(tmp_path: Path, d
         _env_file=None,  # type: ignore[call-arg]
         database_url=db_url,
         flows_dir=flows,
-        flow_reload_seconds=0.2,
+        flow_reload_seconds=reload_seconds,
     )
+    return own, settings
+
+
+async def test_an_edited_flow_file_is_served_without_a_restart(tmp_path: Path, db_url: str) -> None:
+    own, settings = own_flow(tmp_path, db_url, reload_seconds=0.2)
     async with serving(settings) as (_, client):
         assert await title(client) == "Our survey, first wording"  # loaded at start-up
 
@@ -144,16 +150,7 @@ async def test_without_a_reload_period_edits_wait_for_a_restart(
     tmp_path: Path, db_url: str
 ) -> None:
     """The control for the test above: the edit is picked up by the background task."""
-    flows = tmp_path / "own-flows"
-    flows.mkdir()
-    own = flows / "own_nps.yaml"
-    own.write_text(nps_named("Our survey, first wording"), encoding="utf-8")
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=db_url,
-        flows_dir=flows,
-        flow_reload_seconds=0,
-    )
+    own, settings = own_flow(tmp_path, db_url, reload_seconds=0)
     async with serving(settings) as (_, client):
         own.write_text(nps_named("Our survey, second wording"), encoding="utf-8")
         await asyncio.sleep(0.5)
