@@ -2,10 +2,10 @@
 
 Webhook mode (default): Telegram posts each update to `POST /webhooks/telegram` with the
 secret token header; the update is processed inline (`Application.process_update`) — the
-conversation service and the sends finish before the 200 goes back. That needs no queue; it
-is fine while nothing slow (an LLM) sits on the reply path. When handling fails (the database
-is down) the webhook answers 503 and Telegram delivers the update again; the service answers
-a redelivered update_id once, and a message is sent only by the process that claimed it.
+conversation service stores the message with its replies claimed for this process, and the
+delivery path sends them, before the 200 goes back. When handling fails (the database is
+down) the webhook answers 503 and Telegram delivers the update again; the service answers a
+redelivered update_id once, and a message is sent only by the process that holds it.
 
 Polling mode (`cxbot serve --telegram-polling`): PTB's Updater fetches updates by long
 polling and the same handlers run, several chats at once; no public URL needed.
@@ -18,34 +18,22 @@ import asyncio
 import hmac
 import json
 import logging
-import sys
-from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from telegram import Bot, CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application
 
-from bot.telegram_questions import (
-    ChatView,
-    acknowledge,
-    already_answered,
-    is_stale,
-    look_at,
-    remove_keyboard,
-)
+from bot.channel import Hook, Incoming, Outbox, Service
+from bot.telegram_questions import acknowledge, already_answered, message_ref, remove_keyboard
 from bot.telegram_sender import ChatPacer, TelegramSender
 from bot.telegram_updates import ALLOWED_UPDATES, install_handlers
-from cxbot.conversations import Incoming, Reply
-from cxbot.settings import Settings
-from flows.state import Outbound
-
-if TYPE_CHECKING:
-    from cxbot.app import Runtime
+from flows.registry import FlowRegistry
 
 log = logging.getLogger(__name__)
 
@@ -88,39 +76,45 @@ def _hide_in_logs(token: str) -> None:
         limiter.addFilter(_QuietFloodLimit())
 
 
-def _text_of(secret: Any) -> str | None:
-    return secret.get_secret_value() if secret is not None else None
+@dataclass(frozen=True)
+class TelegramConfig:
+    """What the channel needs from the settings."""
+
+    token: str
+    webhook_secret: str | None
+    api_base_url: str
+    polling: bool = False
 
 
 class TelegramChannel:
     """The running channel: the PTB application, its sender, and the webhook route."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        settings = runtime.settings
-        token = _text_of(settings.telegram_bot_token)
-        assert token
-        self.service = runtime.service
-        self.polling = settings.telegram_polling
-        self.secret = _text_of(settings.telegram_webhook_secret)
+    def __init__(
+        self, config: TelegramConfig, *, service: Service, outbox: Outbox, registry: FlowRegistry
+    ) -> None:
+        self.service = service
+        self.outbox = outbox
+        self.polling = config.polling
+        self.secret = config.webhook_secret
         builder = (
             Application.builder()
-            .token(token)
-            .base_url(settings.telegram_api_base_url)
+            .token(config.token)
+            .base_url(config.api_base_url)
             .rate_limiter(AIORateLimiter(max_retries=0))  # 30/s overall; 429s wait per chat
             .concurrent_updates(True)  # polling: chats in parallel, each in order (pacer.turn)
         )
         if not self.polling:
             builder = builder.updater(None)
         self.application: PTBApplication = builder.build()
-        self.sender = TelegramSender(self.application.bot, self.service, ChatPacer())
+        self.sender = TelegramSender(self.application.bot, ChatPacer())
         self.ready = False
         self._failures: set[int] = set()
         self._starting = asyncio.Lock()
         self._retrying: asyncio.Task[None] | None = None
-        _hide_in_logs(token)
+        _hide_in_logs(config.token)
         install_handlers(
             self.application,
-            registry=runtime.registry,
+            registry=registry,
             dispatch=self.dispatch,
             failed=self._failed,
         )
@@ -130,66 +124,34 @@ class TelegramChannel:
         """The per-chat pacing of sends (about 1 message/s per chat)."""
         return self.sender.pacer
 
+    @property
+    def hooks(self) -> tuple[Hook, Hook]:
+        """(start, stop) for the app's lifespan."""
+        return self.start, self.stop
+
     async def dispatch(
         self, chat_id: int, incoming: Incoming, query: CallbackQuery | None = None
     ) -> None:
         """Handle one customer message (or tap) and send the reply, in order within the chat."""
         async with self.pacer.turn(chat_id):
-            view = ChatView()
-            if query is not None or incoming.kind in ("text", "command"):
-                view = await look_at(self.service, chat_id, incoming.platform_message_id)
+            reply = await self.service.handle(incoming)
             if query is not None:
-                if is_stale(view, incoming.button or ""):
-                    log.info("telegram tap on an old keyboard ignored (%s)", incoming.button)
+                if reply.stale:
+                    log.info("telegram tap on an old keyboard ignored")
                     await acknowledge(query, already_answered(query.from_user.language_code))
                     return
                 await acknowledge(query)
-            reply = await self.service.handle(incoming)
-            messages = reply.messages
             if reply.duplicate:
-                # answered before; resend only what was never sent (a crash before sending)
-                messages = tuple(m for m in messages if m[0] in reply.undelivered)
                 log.info(
                     "telegram update %s already answered (%d unsent to resend)",
                     incoming.platform_message_id,
-                    len(messages),
+                    len(reply.undelivered),
                 )
-            elif query is None and view.keyboard is not None and messages:
-                await remove_keyboard(self.application.bot, view.keyboard)  # answered by typing
-            await self.send(chat_id, messages)
-
-    async def push(self, customer_ref: str, reply: Reply) -> str | None:
-        """Deliver a reply made outside a Telegram update (an API start) in the chat's turn;
-        return why not, or None."""
-        if not customer_ref.lstrip("-").isdigit():
-            return f"'{customer_ref}' is not a Telegram chat id"
-        chat_id = int(customer_ref)
-        messages = tuple(
-            m for m in reply.messages if not reply.duplicate or m[0] in reply.undelivered
-        )
-        async with self.pacer.turn(chat_id):
-            sent = await self.send(chat_id, messages)
-        return None if sent == len(messages) else "not sent (the error is on the message rows)"
-
-    async def send(self, chat_id: int, messages: Sequence[tuple[int, Outbound]]) -> int:
-        """Send stored outbound messages to a chat in order (claim, pace, send, mark); return
-        how many went out.
-
-        Only the messages this process claims are sent, so two processes answering one
-        redelivered update send it once. Replies use it; so can agent replies and campaigns.
-        """
-        if not messages:
-            return 0
-        claimed = set(await self.service.claim([message_id for message_id, _ in messages]))
-        mine = [message for message in messages if message[0] in claimed]
-        if len(mine) < len(messages):
-            log.info(
-                "telegram chat %s: %d of %d messages taken by another sender",
-                chat_id,
-                len(messages) - len(mine),
-                len(messages),
-            )
-        return await self.sender.send_all(chat_id, mine)
+            elif query is None and reply.obsolete_keyboard is not None:
+                keyboard = message_ref(reply.obsolete_keyboard)
+                if keyboard is not None:  # answered by typing: the buttons are obsolete
+                    await remove_keyboard(self.application.bot, keyboard)
+            await self.outbox.deliver(reply)
 
     def _failed(self, update: Update) -> None:
         """Remember that handling an update raised, so the webhook answers 503."""
@@ -303,58 +265,11 @@ def _malformed(update: Update) -> str | None:
     return None
 
 
-def mount(app: FastAPI, runtime: Runtime) -> None:
-    """Add the Telegram channel to the app when TELEGRAM_BOT_TOKEN is set."""
-    settings = runtime.settings
-    if settings.telegram_bot_token is None:
-        log.info("telegram channel not mounted: TELEGRAM_BOT_TOKEN is not set")
-        return
-    channel = TelegramChannel(runtime)
-    app.state.telegram = channel
-    runtime.on_startup.append(channel.start)
-    runtime.on_shutdown.append(channel.stop)
-    runtime.pushers["telegram"] = channel.push
-    if channel.polling:
-        log.info("telegram channel mounted (long polling; no webhook route)")
-        return
-    if not channel.secret:
-        log.error(
-            "TELEGRAM_WEBHOOK_SECRET is not set: %s refuses every update; set it or use polling",
-            WEBHOOK_PATH,
+async def register_webhook(config: TelegramConfig, url: str) -> str:
+    """Register `url` (with the secret) as the bot's webhook; describe the result."""
+    async with Bot(config.token, base_url=config.api_base_url) as bot:
+        await bot.set_webhook(
+            url=url, secret_token=config.webhook_secret, allowed_updates=ALLOWED_UPDATES
         )
-    app.include_router(channel.router())
-    log.info("telegram channel mounted at %s", WEBHOOK_PATH)
-
-
-def set_webhook_command(settings: Settings) -> int:
-    """`cxbot telegram set-webhook`: register PUBLIC_URL/webhooks/telegram with Telegram."""
-    token = _text_of(settings.telegram_bot_token)
-    secret = _text_of(settings.telegram_webhook_secret)
-    missing = [
-        name
-        for name, value in (
-            ("TELEGRAM_BOT_TOKEN", token),
-            ("TELEGRAM_WEBHOOK_SECRET", secret),
-            ("CXBOT_PUBLIC_URL", settings.public_url),
-        )
-        if not value
-    ]
-    if missing:
-        print(f"cannot set the webhook: set {', '.join(missing)}", file=sys.stderr)
-        return 1
-    assert token and secret and settings.public_url
-    url = f"{settings.public_url.rstrip('/')}{WEBHOOK_PATH}"
-
-    async def register() -> str:
-        async with Bot(token, base_url=settings.telegram_api_base_url) as bot:
-            await bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
-            info = await bot.get_webhook_info()
-            return f"@{bot.username}: {info.url} (pending updates: {info.pending_update_count})"
-
-    try:
-        result = asyncio.run(register())
-    except TelegramError as exc:
-        print(f"setWebhook failed: {exc}", file=sys.stderr)
-        return 1
-    print(f"webhook set for {result}; updates: {', '.join(ALLOWED_UPDATES)}")
-    return 0
+        info = await bot.get_webhook_info()
+        return f"@{bot.username}: {info.url} (pending updates: {info.pending_update_count})"

@@ -4,8 +4,8 @@ Telegram's limits: about 30 messages/s overall (PTB's `AIORateLimiter` enforces 
 about 1 message/s in one chat, which `AIORateLimiter` does not enforce for private chats —
 `ChatPacer` does. A 429 is waited out here, in that chat only (`AIORateLimiter` would pause
 every chat); network errors are retried with exponential backoff. A message that still
-cannot be sent is recorded as failed on its row (`ConversationService.mark_failed`), never
-dropped silently.
+cannot be sent goes back to the queue (`RetryLater`) or, when it never will be (blocked by
+the user, a bad request), is `Undeliverable`; the delivery path records either on its row.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
-from cxbot.conversations import ConversationService
+from bot.channel import Recipient, RetryLater, Undeliverable, pseudonym
 from flows.state import Button, Outbound
 
 log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
 
 ANSWER_PREFIX = "="
 """Marks callback data that carries an answer: `=` + the button payload (`step_id:value`).
@@ -117,30 +119,32 @@ class ChatPacer:
 
 @dataclass
 class TelegramSender:
-    """Sends stored outbound messages to a chat and records how each went."""
+    """The Telegram half of the delivery path (`bot.channel.Sender`): one message per call,
+    paced per chat, retried in place for short waits; longer waits go back to the queue."""
 
     bot: Bot
-    service: ConversationService
     pacer: ChatPacer = field(default_factory=ChatPacer)
     attempts: int = 4
-    """Tries per message when the network fails."""
+    """Tries per message when the network fails, before it goes back to the queue."""
     backoff: float = 0.5
     """Seconds before the first network retry; doubles each time."""
     flood_retries: int = 3
-    """How often a 429 is retried (after Telegram's retry_after) before the send fails."""
+    """How often a 429 is waited out here (after Telegram's retry_after) before the message
+    goes back to the queue."""
+    channel: str = CHANNEL
+    route: str = "bot_api"
+    batch: bool = False
+    window: timedelta | None = None
+    quota: int | None = None
 
-    async def send_all(self, chat_id: int, messages: Sequence[tuple[int, Outbound]]) -> int:
-        """Send a reply's messages in order; after a failure the rest are not sent. Return the
-        number sent."""
-        for index, (message_id, outbound) in enumerate(messages):
-            if not await self.send(chat_id, message_id, outbound):
-                for later_id, _ in messages[index + 1 :]:
-                    await self.service.mark_failed(later_id, "not sent: an earlier message failed")
-                return index
-        return len(messages)
+    def unreachable(self, address: str) -> str | None:
+        """Why `address` is not a Telegram chat id, or None."""
+        return None if address.lstrip("-").isdigit() else "not a Telegram chat id"
 
-    async def send(self, chat_id: int, message_id: int, outbound: Outbound) -> bool:
-        """Send one stored message (row `message_id`); mark it sent or failed."""
+    async def send(self, recipient: Recipient, messages: Sequence[Outbound]) -> str | None:
+        """Send one message; return `"{chat_id}:{message_id}"`."""
+        chat_id = int(recipient.address)
+        (outbound,) = messages
         markup = keyboard(outbound.buttons)
         text = message_text(outbound, markup)
         delay = self.backoff
@@ -150,24 +154,22 @@ class TelegramSender:
             try:
                 sent = await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
             except RetryAfter as exc:  # flood control: wait in this chat, others go on
-                error = f"RetryAfter: {exc}"
+                pause = _seconds(exc.retry_after) + 0.1
                 floods += 1
                 if floods > self.flood_retries:
-                    break
-                pause = _seconds(exc.retry_after) + 0.1
-                log.info("telegram chat %s rate-limited; retrying in %.1fs", chat_id, pause)
+                    raise RetryLater(f"RetryAfter: {exc}", pause) from None
+                log.info("telegram chat %s rate-limited; retrying in %.1fs", _who(chat_id), pause)
                 self.pacer.hold(chat_id, pause)
             except BadRequest as exc:  # a NetworkError subclass, but retrying will not help
-                error = f"BadRequest: {exc}"
-                break
+                raise Undeliverable(f"BadRequest: {exc}") from None
             except NetworkError as exc:  # includes TimedOut
                 error = f"{type(exc).__name__}: {exc}"
                 failures += 1
                 if failures == self.attempts:
-                    break
+                    raise RetryLater(error, 30.0) from None
                 log.warning(
                     "telegram send to %s failed (%s); retry %d in %.2fs",
-                    chat_id,
+                    _who(chat_id),
                     error,
                     failures,
                     delay,
@@ -175,14 +177,13 @@ class TelegramSender:
                 await asyncio.sleep(delay)
                 delay *= 2
             except TelegramError as exc:  # Forbidden (blocked by the user), ...
-                error = f"{type(exc).__name__}: {exc}"
-                break
+                raise Undeliverable(f"{type(exc).__name__}: {exc}") from None
             else:
-                await self.service.mark_sent(message_id, f"{chat_id}:{sent.message_id}")
-                return True
-        log.warning("telegram message %d to chat %s not delivered: %s", message_id, chat_id, error)
-        await self.service.mark_failed(message_id, error)
-        return False
+                return f"{chat_id}:{sent.message_id}"
+
+
+def _who(chat_id: int) -> str:
+    return pseudonym(chat_id)
 
 
 def _seconds(retry_after: int | timedelta) -> float:

@@ -24,8 +24,8 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, TypeHandler, filters
 
+from bot.channel import Incoming
 from bot.telegram_sender import answer_from_callback
-from cxbot.conversations import Incoming
 from flows.registry import FlowRegistry
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def _customer(update: Update, chat: Chat, **fields: Any) -> Incoming:
         platform_message_id=str(update.update_id),
         language_hint=user.language_code if user else None,
         display_name=user.full_name if user else None,
+        keyboards=True,  # inline keyboards stay until removed
         **fields,
     )
 

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
-from cxbot.conversations import ConversationService, Incoming, history, outbound_from_row
+from bot.channel import Incoming, Line, Recipient, Service, Transcripts
 from flows import language as languages
 from flows import texts
 from flows.registry import FlowRegistry
-from storage import queries
-from storage.models import Message
+from flows.state import Outbound
 
 CHANNEL = "web"
 COOKIE = "cxbot_visitor"
@@ -65,16 +66,39 @@ class ChatPost(BaseModel):
     lang: str | None = Field(default=None, max_length=16)
 
 
-def _message_json(row: Message) -> dict[str, Any]:
-    outbound = outbound_from_row(row)
+class ChatService(Service, Transcripts, Protocol):
+    """The conversation service as the web chat uses it."""
+
+
+def _message_json(line: Line) -> dict[str, Any]:
+    outbound = line.message
     return {
-        "id": row.id,
-        "direction": row.direction,
-        "author": row.author,
-        "text": row.text,
+        "id": line.id,
+        "direction": line.direction,
+        "author": line.author,
+        "text": outbound.text,
         "buttons": [{"label": b.label, "payload": b.payload} for b in outbound.buttons],
         "step_id": outbound.step_id,
     }
+
+
+class WebSender:
+    """The web chat's half of the delivery path: the page reads the transcript (it polls,
+    and reloads it), so a message stored for a visitor is delivered by being stored."""
+
+    channel = CHANNEL
+    route = "page"
+    batch = False
+    window: timedelta | None = None
+    quota: int | None = None
+
+    def unreachable(self, address: str) -> str | None:
+        """Why `address` is not a visitor id the page issues, or None."""
+        return None if _valid_visitor(address) else "not a web chat visitor id"
+
+    async def send(self, recipient: Recipient, messages: Sequence[Outbound]) -> str | None:
+        """Nothing to call: the visitor's page shows the stored message."""
+        return None
 
 
 def _valid_visitor(ref: str | None) -> str | None:
@@ -100,7 +124,7 @@ def accepted_languages(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
-def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
+def router(service: ChatService, registry: FlowRegistry) -> APIRouter:
     """The web chat's routes."""
     api = APIRouter()
 
@@ -154,28 +178,15 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
         the visitor's latest interview on this flow stands (`flow_status`)."""
         known_flow(flow_id)
         ref = visitor(request)
-        found = await history(service, channel=CHANNEL, customer_ref=ref, after_id=after)
-        async with service.sessions() as session:
-            customer = await queries.find_customer(
-                session=session, channel=CHANNEL, external_id=ref
-            )
-            latest = (
-                await queries.latest_conversation(
-                    session=session, customer_id=customer.id, flow_id=flow_id
-                )
-                if customer is not None and customer.id is not None
-                else None
-            )
+        found = await service.history(
+            channel=CHANNEL, customer_ref=ref, after_id=after, flow_id=flow_id
+        )
         return JSONResponse(
             {
-                "messages": [
-                    _message_json(row)
-                    for row in found.messages
-                    if not (row.direction == "in" and (row.payload or {}).get("command"))
-                ],
+                "messages": [_message_json(line) for line in found.lines if not line.command],
                 "open": found.flow_id == flow_id,
                 "status": found.status,
-                "flow_status": latest.status if latest else None,
+                "flow_status": found.flow_status,
             }
         )
 
@@ -198,10 +209,9 @@ def router(service: ConversationService, registry: FlowRegistry) -> APIRouter:
             restart=post.start and post.restart,
             platform_message_id=post.client_id,
             language_hint=post.lang,
+            replies="inline",  # this response carries them: stored as delivered
         )
         reply = await service.handle(incoming)
-        for message_id, _ in reply.messages:
-            await service.mark_sent(message_id)
         return JSONResponse(
             {
                 "messages": [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cxbot.envelopes import Incoming
+from bot.channel import Incoming
 from flows.registry import FlowRegistry
 
 CHANNEL = "wechat"

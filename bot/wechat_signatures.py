@@ -5,7 +5,7 @@ in compatible and safe mode, the encrypted body with `msg_signature = sha1(sorte
 timestamp, nonce, Encrypt))` (computed as wechatpy's WeChatSigner does). wechatpy compares
 both with `!=` and never looks at the timestamp; here both are compared with
 `hmac.compare_digest`, and a timestamp more than REPLAY_WINDOW_SECONDS from now is stale.
-A (timestamp, nonce) pair is accepted for one body only (`storage.nonces`): WeChat's
+A (timestamp, nonce) pair is accepted for one body only (a `NonceStore`): WeChat's
 own retries resend the same body; a captured signature reused for another one is a replay.
 """
 
@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
 
 import xmltodict
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 
-from storage import nonces
-from storage.database import Sessions, transaction
+from bot.channel import NonceStore
 
 REPLAY_WINDOW_SECONDS = 300
 """A signed request is accepted this long before or after its timestamp, and no longer."""
@@ -40,7 +38,7 @@ def signature_matches(signature: str, *parts: str) -> bool:
 
 def fresh_timestamp(timestamp: str, now: float) -> int | None:
     """The request's timestamp as an int when it is within the window of `now`, else None."""
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return None
     value = int(timestamp)
     return value if abs(now - value) <= REPLAY_WINDOW_SECONDS else None
@@ -76,20 +74,11 @@ def refusal(token: str, *, signature: str, timestamp: str, nonce: str, now: floa
 
 
 async def first_use(
-    sessions: Sessions, channel: str, *, timestamp: int, nonce: str, body: str, now: float
+    nonces: NonceStore, channel: str, *, timestamp: int, nonce: str, body: str, now: float
 ) -> bool:
     """Record a signed request's (timestamp, nonce); False if it came with another body before.
 
     WeChat's own retries of a message carry the same body, so they pass (and are
     deduplicated by MsgId); a captured signature reused for another body does not.
     """
-    async with transaction(sessions) as session:
-        return await nonces.remember(
-            session=session,
-            channel=channel,
-            timestamp=timestamp,
-            nonce=nonce,
-            body_sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
-            prune_before=int(now) - REPLAY_WINDOW_SECONDS,
-            now=datetime.fromtimestamp(now, UTC),
-        )
+    return await nonces.first_use(channel, timestamp=timestamp, nonce=nonce, body=body, now=now)

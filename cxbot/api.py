@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Header, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from cxbot.envelopes import Incoming
+from bot.channel import Incoming, Reply, digest
 
 if TYPE_CHECKING:
-    from cxbot.app import Runtime
+    from cxbot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +57,8 @@ def router(runtime: Runtime) -> APIRouter:
     @api.post("/interviews", status_code=202, dependencies=[Depends(require_token)])
     async def start_interview(body: StartInterview) -> JSONResponse:
         """Start an interview and deliver its first question in the customer's channel."""
-        loaded = runtime.registry.current(body.flow_id)
-        if loaded is None:
-            raise HTTPException(status_code=404, detail=f"no flow '{body.flow_id}'")
-        if not loaded.flow.start.api:
-            raise HTTPException(
-                status_code=403, detail=f"flow '{body.flow_id}' does not allow API starts"
-            )
-        push = runtime.pushers.get(body.channel)
-        if push is None:
-            mounted = ", ".join(sorted(runtime.pushers)) or "none"
-            raise HTTPException(
-                status_code=422,
-                detail=f"channel '{body.channel}' cannot be "
-                f"reached from the API here (mounted: {mounted})",
-            )
+        _check_startable(runtime, body)
+        key = f"api:{body.idempotency_key}"
         reply = await runtime.service.handle(
             Incoming(
                 channel=body.channel,
@@ -79,38 +66,69 @@ def router(runtime: Runtime) -> APIRouter:
                 kind="trigger",
                 command="start",
                 flow_id=body.flow_id,
-                platform_message_id=f"api:{body.idempotency_key}",
+                platform_message_id=key,
                 language_hint=body.language,
                 display_name=body.customer_name,
+                request_digest=digest(body.model_dump_json(exclude={"idempotency_key"})),
             )
         )
-        problem: str | None = None
+        if reply.refused == "conflict":
+            raise HTTPException(
+                status_code=422,
+                detail="this idempotency_key was used before for another request",
+            )
+        if reply.refused == "busy":
+            return _answer("busy", reply, status_code=409)
         if reply.duplicate and not reply.undelivered:
-            status = "already-started"
-        elif not reply.messages:
-            status = "busy"  # in another interview, or talking to an agent: not interrupted
+            return _answer("already-started", reply)
+        report = await runtime.delivery.deliver(reply)
+        if report.complete:
+            status = "started"
+        elif report.failed:
+            status = "not-delivered"
+            if reply.conversation_id is not None:
+                # a question the customer never saw: no interview waits for their answer,
+                # and the key is free for a later try
+                await runtime.service.abandon(reply.conversation_id, "not-delivered", release=key)
         else:
-            problem = await push(body.customer, reply)
-            status = "started" if problem is None else "not-delivered"
-            if problem is not None and reply.conversation_id is not None:
-                # a question the customer never saw: no interview waits for their answer
-                await runtime.service.abandon(reply.conversation_id, "not-delivered")
-        log.info(
-            "API start of %s for %s:%s: %s %s",
-            body.flow_id,
-            body.channel,
-            body.customer,
-            status,
-            problem or "",
-        )
-        return JSONResponse(
-            {
-                "status": status,
-                "conversation_id": reply.conversation_id,
-                "messages": [message.as_plain_text() for _, message in reply.messages],
-                "error": problem,
-            },
-            status_code=409 if status == "busy" else 202,
-        )
+            status = "queued"  # the platform asked us to wait: the queue sends it shortly
+        log.info("API start of %s on %s: %s", body.flow_id, body.channel, status)
+        return _answer(status, reply, error=report.error if status != "started" else None)
 
     return api
+
+
+def _check_startable(runtime: Runtime, body: StartInterview) -> None:
+    """Refuse, before anything is stored, a start that can never work."""
+    loaded = runtime.registry.current(body.flow_id)
+    if loaded is None:
+        raise HTTPException(status_code=404, detail=f"no flow '{body.flow_id}'")
+    if not loaded.flow.start.api:
+        raise HTTPException(
+            status_code=403, detail=f"flow '{body.flow_id}' does not allow API starts"
+        )
+    sender = runtime.delivery.senders.get(body.channel)
+    if sender is None or body.channel == "web":
+        mounted = ", ".join(sorted(c for c in runtime.delivery.senders if c != "web")) or "none"
+        raise HTTPException(
+            status_code=422,
+            detail=f"channel '{body.channel}' cannot be reached from the API here "
+            f"(mounted: {mounted})",
+        )
+    problem = sender.unreachable(body.customer)
+    if problem is not None:
+        raise HTTPException(status_code=422, detail=f"customer: {problem}")
+
+
+def _answer(
+    status: str, reply: Reply, *, error: str | None = None, status_code: int = 202
+) -> JSONResponse:
+    return JSONResponse(
+        {
+            "status": status,
+            "conversation_id": reply.conversation_id,
+            "messages": [message.as_plain_text() for _, message in reply.messages],
+            "error": error,
+        },
+        status_code=status_code,
+    )

@@ -4,11 +4,11 @@ interview goes to a person with a high-priority `internal-error` escalation."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cxbot.envelopes import Incoming, Reply
+from bot.channel import Incoming, Recipient, Reply
 from cxbot.greetings import sorry
 from cxbot.recording import SLA
 from cxbot.transcript import duplicate_reply, store_inbound, store_replies
@@ -18,7 +18,12 @@ from storage.models import Escalation
 
 
 async def apologize(
-    *, session: AsyncSession, incoming: Incoming, at: datetime, stale_before: datetime
+    *,
+    session: AsyncSession,
+    incoming: Incoming,
+    at: datetime,
+    now: datetime,
+    lease: timedelta,
 ) -> Reply:
     """Store the message and an apology, escalate a running interview; return the reply."""
     customer = await queries.get_or_create_customer(
@@ -29,7 +34,8 @@ async def apologize(
         session=session,
         customer_id=customer.id,
         incoming=incoming,
-        stale_before=stale_before,
+        now=now,
+        lease=lease,
     )
     if duplicate is not None:
         return duplicate
@@ -71,12 +77,18 @@ async def apologize(
         session=session,
         customer_id=customer.id,
         conversation_id=conversation_id,
-        channel=incoming.channel,
-        reply_to=inbound_row,
+        incoming=incoming,
+        reply_to_id=inbound_row.id,
         messages=[sorry(language)],
+        now=now,
     )
     event = ("service-error", {"escalated": conversation is not None})
     queries.append_events(session=session, conversation_id=conversation_id, events=[event], at=at)
     return Reply(
-        messages, conversation_id=conversation_id, customer_id=customer.id, events=(event,)
+        messages,
+        conversation_id=conversation_id,
+        customer_id=customer.id,
+        events=(event,),
+        held_since=now if incoming.replies == "send" else None,
+        recipient=Recipient(incoming.channel, incoming.customer_ref, customer.last_inbound_at),
     )

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -18,11 +16,13 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import webchat
-from cxbot.conversations import ConversationService, Reply
+from cxbot import channels
+from cxbot.conversations import ConversationService
+from cxbot.delivery import Delivery
+from cxbot.runtime import Runtime
 from cxbot.settings import Settings
 from flows.registry import FlowRegistry
 from storage.database import create_engine, create_sessions
@@ -34,29 +34,8 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates"))
 STATIC = Path(__file__).parent.parent / "bot" / "static"
 
 
-Hook = Callable[[], Awaitable[None]]
-Pusher = Callable[[str, Reply], Awaitable[str | None]]
-"""Deliver a reply's stored messages to the customer with this platform id; return why
-not (None when delivered)."""
-CHANNEL_MODULES = ("bot.telegram", "bot.wechat")
-"""Channel adapters; each has `mount(app, runtime)` and mounts itself only when configured."""
-
-
-@dataclass
-class Runtime:
-    """What the running app holds: settings, database, flows and the conversation service."""
-
-    settings: Settings
-    engine: AsyncEngine
-    registry: FlowRegistry
-    service: ConversationService
-    on_startup: list[Hook] = field(default_factory=list)
-    """Run after migrations and flow loading (channels start their clients here)."""
-    on_shutdown: list[Hook] = field(default_factory=list)
-    """Run before the database closes, in reverse order."""
-    pushers: dict[str, Pusher] = field(default_factory=dict)
-    """Per channel: how to deliver stored messages to a customer outside a reply (an
-    interview started through the API; later agent replies and campaigns)."""
+SWEEP_SECONDS = 2.0
+"""How often the delivery path looks for messages that are due (deferred, or orphaned)."""
 
 
 class _BodyTooLarge(Exception):
@@ -182,7 +161,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings.database_url)
     registry = FlowRegistry(settings.flow_paths)
     service = ConversationService(sessions=create_sessions(engine), registry=registry)
-    runtime = Runtime(settings, engine, registry, service)
+    delivery = Delivery(writer=service.writer, clock=service.clock, lease=service.lease)
+    runtime = Runtime(settings, engine, registry, service, delivery)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -190,6 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await anyio.to_thread.run_sync(upgrade, settings.database_url)
         for error in registry.refresh():
             log.error("%s", error)
+        stop_sweeping = asyncio.Event()
+        sweeper = asyncio.create_task(delivery.run(SWEEP_SECONDS, stop_sweeping))
         tasks = [asyncio.create_task(_close_idle(runtime))]
         if settings.flow_reload_seconds > 0:
             tasks.append(asyncio.create_task(_reload_flows(runtime)))
@@ -204,6 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await hook()
                 except Exception:
                     log.exception("shutdown hook failed")
+            stop_sweeping.set()
+            with contextlib.suppress(Exception):
+                await sweeper
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -245,12 +230,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(api.router(runtime))
     else:
         log.info("integrator API not mounted: CXBOT_API_TOKEN is not set")
-    for module_name in CHANNEL_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.mount(app, runtime)
+    channels.mount_all(app, runtime)
     return app

@@ -83,7 +83,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         reply = await service.handle(incoming)
         if reply.conversation_id is not None:
             conversations.add(reply.conversation_id)
-        for message_id, message in reply.messages:
+        for _, message in reply.messages:
             text = message.as_plain_text()
             print(
                 "\n".join(
@@ -91,7 +91,6 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
                     for i, line in enumerate(text.splitlines())
                 )
             )
-            await service.mark_sent(message_id)
         for name, data in reply.events:
             print(_format_event(name, data))
         sys.stdout.flush()
@@ -106,6 +105,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
                 command="start",
                 flow_id=flow_id,
                 language_hint=args.lang,
+                replies="inline",
             )
         )
         while True:
@@ -122,6 +122,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
                     customer_ref=customer,
                     text=line,
                     platform_message_id=uuid.uuid4().hex,
+                    replies="inline",
                 )
             )
         await _summarize(service, conversations)
@@ -325,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return _demo(args, settings)
     if args.command == "telegram":
-        from bot.telegram import set_webhook_command
+        from cxbot.channels import set_webhook_command
 
         return set_webhook_command(settings)
     return _db(args, settings)

@@ -1,26 +1,27 @@
 """The conversation service: the one place where channels, the engine and storage meet.
 
-For each inbound message: lock the customer, dedupe by platform id, load the
-conversation, run the engine, save state + transcript + answers + events in one
-transaction, and return what to send. Channels send it and report delivery back.
+For each inbound message, in one transaction: lock the customer, dedupe by platform id,
+load the conversation, run the engine, save state + transcript + answers + events, and
+store the replies already claimed for the caller (or as delivered, when the caller answers
+inline). The caller hands the reply to the delivery path (`cxbot/delivery.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.channel import History, Incoming, Recipient, Reply, pseudonym
 from cxbot.apology import apologize
-from cxbot.envelopes import Incoming, Reply, engine_inbound, outbound_from_row
+from cxbot.envelopes import engine_inbound, outbound_from_row
 from cxbot.greetings import unsupported, welcome, written_in
-from cxbot.history import History, history
+from cxbot.history import history
 from cxbot.recording import SLA, record_outcome, save_state
 from cxbot.transcript import duplicate_reply, store_inbound, store_replies
 from flows import engine
@@ -31,14 +32,15 @@ from flows.registry import FlowRegistry
 from flows.state import ConversationState, Outbound, Outcome
 from storage import queries
 from storage.database import Sessions, transaction
-from storage.models import Conversation, Customer
+from storage.models import Conversation, Customer, Message
+from storage.writes import Writer
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Reply], Awaitable[None]]
 
-SEND_LEASE = timedelta(seconds=120)
-"""How long a claimed outbound message is reserved for its sender (longer than any retry)."""
+LEASE = timedelta(seconds=15)
+"""How long a claim on outbound messages holds without renewal (see cxbot/delivery.py)."""
 
 
 @dataclass
@@ -50,6 +52,19 @@ class _Open:
     state: ConversationState
 
 
+@dataclass
+class _Turn:
+    """What handling one message decided, gathered before it is written."""
+
+    incoming: Incoming
+    at: datetime
+    customer: Customer
+    conversation: Conversation | None = None
+    outcome: Outcome | None = None
+    notes: list[Outbound] = field(default_factory=list)
+    events: list[tuple[int | None, Event]] = field(default_factory=list)
+
+
 class ConversationService:
     """Runs interviews for every channel; see the module docstring."""
 
@@ -59,18 +74,15 @@ class ConversationService:
         sessions: Sessions,
         registry: FlowRegistry,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lease: timedelta = LEASE,
     ) -> None:
         self.sessions = sessions
         self.registry = registry
         self.clock = clock
+        self.lease = lease
+        self.writer = Writer(sessions)
         self.listeners: list[Listener] = []
         self._locks = [asyncio.Lock() for _ in range(64)]
-        bind = sessions.kw.get("bind")
-        # SQLite has one writer: queue transactions here instead of in SQLite's busy loop,
-        # which sleeps in growing steps and turns contention into second-long tails
-        self._sqlite_writer = (
-            asyncio.Lock() if bind is not None and bind.dialect.name == "sqlite" else None
-        )
 
     def _lock(self, channel: str, ref: str) -> asyncio.Lock:
         """The in-process lock this customer's messages queue on (one of 64, by hash)."""
@@ -79,21 +91,35 @@ class ConversationService:
     async def handle(self, incoming: Incoming) -> Reply:
         """Process one inbound message exactly once and return the messages to send."""
         lock = self._lock(incoming.channel, incoming.customer_ref)
-        async with lock, self._sqlite_writer or contextlib.nullcontext():
+        async with lock, self.writer.turn():
             try:
                 reply = await self._process(incoming)
             except Exception:
                 log.exception(
-                    "handling %s message %s failed", incoming.channel, incoming.platform_message_id
+                    "handling %s message %s failed",
+                    incoming.channel,
+                    pseudonym(incoming.platform_message_id),
                 )
                 reply = await self._apologize(incoming)
-        if not reply.duplicate:
+        if not reply.duplicate and not reply.stale and reply.refused is None:
             for listener in self.listeners:
                 try:
                     await listener(reply)
                 except Exception:
                     log.exception("event listener failed")
         return reply
+
+    async def history(
+        self, *, channel: str, customer_ref: str, after_id: int = 0, flow_id: str | None = None
+    ) -> History:
+        """What a returning customer should see (the web chat reloads its page)."""
+        return await history(
+            self.sessions,
+            channel=channel,
+            customer_ref=customer_ref,
+            after_id=after_id,
+            flow_id=flow_id,
+        )
 
     async def _process(self, incoming: Incoming) -> Reply:
         try:
@@ -102,134 +128,178 @@ class ConversationService:
         except IntegrityError:
             # another process stored the same delivery (or customer) first: the second
             # attempt sees its rows and answers as a duplicate
-            log.info("concurrent delivery of %s, retrying", incoming.platform_message_id)
+            log.info("concurrent delivery of %s, retrying", pseudonym(incoming.platform_message_id))
             async with transaction(self.sessions) as session:
                 return await self._handle(session, incoming)
 
     async def _apologize(self, incoming: Incoming) -> Reply:
         """After an internal error: keep the message, say sorry, and bring in a person."""
-        at = incoming.at or self.clock()
+        now = self.clock()
         async with transaction(self.sessions) as session:
             return await apologize(
-                session=session, incoming=incoming, at=at, stale_before=at - SEND_LEASE
+                session=session,
+                incoming=incoming,
+                at=incoming.at or now,
+                now=now,
+                lease=self.lease,
             )
 
     async def _handle(self, session: AsyncSession, incoming: Incoming) -> Reply:
-        at = incoming.at or self.clock()
+        now = self.clock()
+        turn = _Turn(incoming, incoming.at or now, await self._customer(session, incoming))
+        customer_id = turn.customer.id
+        assert customer_id is not None
+        duplicate = await duplicate_reply(
+            session=session,
+            customer_id=customer_id,
+            incoming=incoming,
+            now=now,
+            lease=self.lease,
+        )
+        if duplicate is not None:
+            return duplicate
+        running = await self._running(session, turn)
+        if incoming.keyboards and incoming.kind == "button" and _tapped_old(running, incoming):
+            return Reply((), stale=True, customer_id=customer_id)
+        starting = self._flow_to_start(incoming, running)
+        if incoming.kind == "trigger" and starting is None:
+            # an API start that cannot start (an interview or an agent under way): nothing is
+            # stored, so the integrator may try again later with the same key
+            return Reply((), customer_id=customer_id, refused="busy")
+        if incoming.kind != "trigger":  # an API start is not the customer writing to us
+            turn.customer.last_inbound_at = turn.at
+        obsolete = await self._obsolete_keyboard(session, incoming, running)
+        if starting is not None and running is not None:
+            closed = running.state.evolve(status="abandoned", step_id=None)
+            save_state(running.conversation, closed, turn.at)
+            turn.events.append((running.conversation.id, InterviewAbandoned("restarted")))
+            running = None
+        turn.conversation = running.conversation if running else None
+        inbound_row = await store_inbound(
+            session=session,
+            customer_id=customer_id,
+            conversation=turn.conversation,
+            incoming=incoming,
+        )
+        if starting is not None:
+            await self._start(session, turn, starting)
+            inbound_row.conversation_id = turn.conversation.id if turn.conversation else None
+        elif running is not None:
+            self._advance(turn, running)
+        else:
+            turn.notes.append(
+                welcome(
+                    self.registry, incoming.text, incoming.language_hint, turn.customer.language
+                )
+            )
+        messages = await self._write(session, turn, inbound_row, now)
+        return Reply(
+            messages,
+            conversation_id=turn.conversation.id if turn.conversation else None,
+            customer_id=customer_id,
+            events=tuple((e.name, e.data()) for _, e in turn.events),
+            obsolete_keyboard=obsolete if messages else None,
+            held_since=now if incoming.replies == "send" and messages else None,
+            recipient=Recipient(
+                incoming.channel, incoming.customer_ref, turn.customer.last_inbound_at
+            ),
+        )
+
+    async def _customer(self, session: AsyncSession, incoming: Incoming) -> Customer:
+        """The customer, created on first contact, its row locked for this transaction."""
         # another process handling this customer's message goes first (PostgreSQL; a new
         # customer is not locked, but a second insert fails and the retry takes the lock)
         await queries.lock_customer(
             session=session, channel=incoming.channel, external_id=incoming.customer_ref
         )
-        customer = await queries.get_or_create_customer(
+        return await queries.get_or_create_customer(
             session=session,
             channel=incoming.channel,
             external_id=incoming.customer_ref,
             display_name=incoming.display_name,
             language=languages.normalize(incoming.language_hint),
         )
-        assert customer.id is not None
-        duplicate = await duplicate_reply(
-            session=session,
-            customer_id=customer.id,
-            incoming=incoming,
-            stale_before=self.clock() - SEND_LEASE,
+
+    def _advance(self, turn: _Turn, running: _Open) -> None:
+        """Run the engine on the customer's message (or say we read text only)."""
+        incoming = turn.incoming
+        if incoming.kind == "unsupported" and running.conversation.status == "active":
+            turn.notes.append(unsupported(running.state.language))
+            return
+        turn.outcome = engine.advance(
+            running.flow.flow, running.state, engine_inbound(incoming, turn.at)
         )
-        if duplicate is not None:
-            return duplicate
-        if incoming.kind != "trigger":  # an API start is not the customer writing to us
-            customer.last_inbound_at = at
-        events: list[tuple[int | None, Event]] = []
-        running = await self._running(session, customer.id, at, events)
+        save_state(running.conversation, turn.outcome.state, turn.at)
 
-        starting = self._flow_to_start(incoming, running)
-        if starting is not None and running is not None:
-            closed = running.state.evolve(status="abandoned", step_id=None)
-            save_state(running.conversation, closed, at)
-            events.append((running.conversation.id, InterviewAbandoned("restarted")))
-            running = None
-        conversation = running.conversation if running else None
-        inbound_row = await store_inbound(
-            session=session,
-            customer_id=customer.id,
-            conversation=conversation,
-            incoming=incoming,
-        )
-
-        outcome: Outcome | None = None
-        notes: list[Outbound] = []
-        if starting is not None:
-            conversation, outcome = await self._start(session, customer, starting, incoming, at)
-            inbound_row.conversation_id = conversation.id
-        elif incoming.kind == "trigger":
-            pass  # an API start that could not start (busy, unknown flow): nothing to say
-        elif running is not None:
-            if incoming.kind == "unsupported" and running.conversation.status == "active":
-                notes.append(unsupported(running.state.language))
-            else:
-                outcome = engine.advance(
-                    running.flow.flow, running.state, engine_inbound(incoming, at)
-                )
-                save_state(running.conversation, outcome.state, at)
-        else:
-            notes.append(
-                welcome(self.registry, incoming.text, incoming.language_hint, customer.language)
-            )
-
+    async def _write(
+        self, session: AsyncSession, turn: _Turn, inbound: Message, now: datetime
+    ) -> tuple[tuple[int, Outbound], ...]:
+        """Store the outcome (answers, escalations, events) and the replies."""
+        customer_id = turn.customer.id
+        assert customer_id is not None
+        conversation, outcome = turn.conversation, turn.outcome
         if outcome is not None and conversation is not None:
-            events.extend((conversation.id, e) for e in outcome.events)
+            turn.events.extend((conversation.id, e) for e in outcome.events)
             record_outcome(
                 session=session,
-                customer_id=customer.id,
+                customer_id=customer_id,
                 conversation=conversation,
                 outcome=outcome,
-                at=at,
+                at=turn.at,
             )
-            customer.language = outcome.state.language  # remembered for the next welcome
+            turn.customer.language = outcome.state.language  # for the next welcome
         await session.flush()
-        conversation_id = conversation.id if conversation else None
         messages = await store_replies(
             session=session,
-            customer_id=customer.id,
-            conversation_id=conversation_id,
-            channel=incoming.channel,
-            reply_to=inbound_row,
-            messages=[*(outcome.outbound if outcome else ()), *notes],
+            customer_id=customer_id,
+            conversation_id=conversation.id if conversation else None,
+            incoming=turn.incoming,
+            reply_to_id=inbound.id,
+            messages=[*(outcome.outbound if outcome else ()), *turn.notes],
+            now=now,
         )
-        for conversation_ref, event in events:
+        for conversation_ref, event in turn.events:
             queries.append_events(
                 session=session,
                 conversation_id=conversation_ref,
                 events=[(event.name, event.data())],
-                at=at,
+                at=turn.at,
             )
         await session.flush()
-        return Reply(
-            messages,
-            conversation_id=conversation_id,
-            customer_id=customer.id,
-            events=tuple((e.name, e.data()) for _, e in events),
-        )
+        return messages
 
-    async def _running(
-        self,
-        session: AsyncSession,
-        customer_id: int,
-        at: datetime,
-        events: list[tuple[int | None, Event]],
-    ) -> _Open | None:
+    async def _running(self, session: AsyncSession, turn: _Turn) -> _Open | None:
         """The customer's open interview, closed first if its reply timeout has passed."""
-        conversation = await queries.open_conversation(session=session, customer_id=customer_id)
+        assert turn.customer.id is not None
+        conversation = await queries.open_conversation(
+            session=session, customer_id=turn.customer.id
+        )
         if conversation is None:
             return None
         flow = await self._pinned_flow(session, conversation)
         state = ConversationState.from_json(conversation.state)
-        if engine.is_expired(flow.flow, state, at):
-            expired = engine.expire(flow.flow, state, at)
-            save_state(conversation, expired.state, at)
-            events.extend((conversation.id, e) for e in expired.events)
+        if engine.is_expired(flow.flow, state, turn.at):
+            expired = engine.expire(flow.flow, state, turn.at)
+            save_state(conversation, expired.state, turn.at)
+            turn.events.extend((conversation.id, e) for e in expired.events)
             return None
         return _Open(conversation, flow, state)
+
+    async def _obsolete_keyboard(
+        self, session: AsyncSession, incoming: Incoming, running: _Open | None
+    ) -> str | None:
+        """The platform id of the message showing the open question's buttons, when the
+        customer answers it by typing (a channel whose buttons stay removes them)."""
+        if not incoming.keyboards or incoming.kind not in ("text", "command") or running is None:
+            return None
+        conversation = running.conversation
+        if conversation.status != "active" or conversation.id is None:
+            return None
+        for row in await queries.recent_outbound(session=session, conversation_id=conversation.id):
+            payload = row.payload or {}
+            if payload.get("step_id") == running.state.step_id and payload.get("buttons"):
+                return row.platform_message_id
+        return None
 
     def _flow_to_start(self, incoming: Incoming, running: _Open | None) -> LoadedFlow | None:
         handed_off = running is not None and running.conversation.status == "handed_off"
@@ -261,15 +331,8 @@ class ConversationService:
             )
         return self.registry.add_source(conversation.flow_id, conversation.flow_version, source)
 
-    async def _start(
-        self,
-        session: AsyncSession,
-        customer: Customer,
-        loaded: LoadedFlow,
-        incoming: Incoming,
-        at: datetime,
-    ) -> tuple[Conversation, Outcome]:
-        flow = loaded.flow
+    async def _start(self, session: AsyncSession, turn: _Turn, loaded: LoadedFlow) -> None:
+        flow, customer, incoming = loaded.flow, turn.customer, turn.incoming
         await queries.save_flow_version(
             session=session, flow_id=flow.id, version=loaded.version, source=loaded.source
         )
@@ -277,7 +340,7 @@ class ConversationService:
         outcome = engine.start(
             flow,
             version=loaded.version,
-            at=at,
+            at=turn.at,
             language_hints=hints,
             variables={"customer_name": customer.display_name or "", "channel": incoming.channel},
         )
@@ -292,52 +355,30 @@ class ConversationService:
             language=outcome.state.language,
             status=outcome.state.status,
             state=outcome.state.to_json(),
-            started_at=at,
-            updated_at=at,
+            started_at=turn.at,
+            updated_at=turn.at,
         )
         session.add(conversation)
         await session.flush()
-        return conversation, outcome
+        turn.conversation, turn.outcome = conversation, outcome
 
-    async def claim(self, message_ids: Sequence[int]) -> list[int]:
-        """Take outbound messages for sending; only the ids returned may be sent by the caller.
-
-        Two processes answering the same redelivered update both ask; one gets the messages.
-        A claim older than SEND_LEASE (the sender crashed) can be taken over.
-        """
-        if not message_ids:
-            return []
-        async with transaction(self.sessions) as session:
-            return await queries.claim_outbound(
-                session=session, message_ids=message_ids, now=self.clock(), lease=SEND_LEASE
-            )
-
-    async def mark_sent(self, message_id: int, platform_message_id: str | None = None) -> None:
-        """Record that an outbound message reached the customer's platform."""
-        async with transaction(self.sessions) as session:
-            await queries.mark_delivered(
-                session=session,
-                message_id=message_id,
-                platform_message_id=platform_message_id,
-                at=self.clock(),
-            )
-
-    async def mark_failed(self, message_id: int, error: str) -> None:
-        """Record that an outbound message could not be delivered."""
-        async with transaction(self.sessions) as session:
-            await queries.mark_failed(session=session, message_id=message_id, error=error)
-
-    async def abandon(self, conversation_id: int, reason: str) -> bool:
+    async def abandon(
+        self, conversation_id: int, reason: str, *, release: str | None = None
+    ) -> bool:
         """Close a running interview early (its first question could not be delivered);
-        True when it was running."""
+        True when it was running. `release`: the platform message id of the request that
+        started it, freed so the same idempotency key may start it again."""
         now = self.clock()
-        async with (
-            self._sqlite_writer or contextlib.nullcontext(),
-            transaction(self.sessions) as session,
-        ):
+        async with self.writer.transaction() as session:
             conversation = await queries.lock_conversation_owner(
                 session=session, conversation_id=conversation_id
             )
+            if release is not None:
+                await queries.release_inbound(
+                    session=session,
+                    channel=conversation.channel if conversation else "",
+                    platform_message_id=release,
+                )
             if conversation is None or conversation.status != "active":
                 return False
             state = ConversationState.from_json(conversation.state)
@@ -361,10 +402,7 @@ class ConversationService:
         closed = 0
         for candidate in candidates:
             assert candidate.id is not None
-            async with (
-                self._sqlite_writer or contextlib.nullcontext(),
-                transaction(self.sessions) as session,
-            ):
+            async with self.writer.transaction() as session:
                 # each one on its own, under its customer's lock: a message arriving now
                 # either lands first (and the interview is no longer idle) or waits
                 conversation = await queries.lock_conversation_owner(
@@ -385,6 +423,14 @@ class ConversationService:
                     )
                     closed += 1
         return closed
+
+
+def _tapped_old(running: _Open | None, incoming: Incoming) -> bool:
+    """True when a tapped button belongs to a question that is no longer waiting."""
+    step_id, _, _ = (incoming.button or "").partition(":")
+    if running is None or running.conversation.status != "active":
+        return True
+    return step_id != running.state.step_id
 
 
 __all__ = [

@@ -66,6 +66,7 @@ async def _interview(
             at=at,
             language_hint=language,
             platform_message_id=f"{ref}-0",
+            replies="inline",
         )
     )
     band = "mid"
@@ -90,6 +91,7 @@ async def _interview(
                 button=answer,
                 at=at,
                 platform_message_id=f"{ref}-{turn}",
+                replies="inline",
             )
         elif question.step_id:
             text = rng.choice(REASONS[band][language])
@@ -99,6 +101,7 @@ async def _interview(
                 text=text,
                 at=at,
                 platform_message_id=f"{ref}-{turn}",
+                replies="inline",
             )
         else:
             return

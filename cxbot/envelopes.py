@@ -1,51 +1,15 @@
-"""What channels hand the conversation service, and what they get back."""
+"""Messages between channels, the service and storage: rows to `Outbound` and back.
+
+`Incoming` and `Reply` are the channel interface (`bot.channel`), re-exported here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from bot.channel import Incoming, Reply
 from flows.state import Button, Inbound, Outbound
 from storage.models import Message
-
-Kind = Literal["text", "button", "command", "unsupported", "trigger"]
-"""`trigger`: not the customer's message but an integrator's API call starting an interview."""
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A customer's message as a channel hands it over."""
-
-    channel: str
-    customer_ref: str
-    """The customer's id on the platform (Telegram chat id, WeChat openid, web visitor id)."""
-    kind: Kind = "text"
-    text: str = ""
-    button: str | None = None
-    command: Literal["start", "stop", "human"] | None = None
-    flow_id: str | None = None
-    """Start this flow (a deep link, a menu key, the web chat page)."""
-    restart: bool = False
-    """Start even when an agent has taken the conversation over (an explicit "start again")."""
-    platform_message_id: str | None = None
-    language_hint: str | None = None
-    display_name: str | None = None
-    at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What the service decided: the messages to send (already stored as pending)."""
-
-    messages: tuple[tuple[int, Outbound], ...]
-    """(message row id, message) pairs."""
-    duplicate: bool = False
-    conversation_id: int | None = None
-    customer_id: int | None = None
-    events: tuple[tuple[str, dict[str, Any]], ...] = ()
-    undelivered: tuple[int, ...] = ()
-    """On a duplicate: ids of messages never marked sent (a crash before sending); resend them."""
 
 
 def outbound_payload(message: Outbound) -> dict[str, Any]:
@@ -74,3 +38,6 @@ def engine_inbound(incoming: Incoming, at: datetime) -> Inbound:
         command=command,
         language_hint=incoming.language_hint,
     )
+
+
+__all__ = ["Incoming", "Reply", "engine_inbound", "outbound_from_row", "outbound_payload"]

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
+from bot.channel import History, Line
+from cxbot.envelopes import outbound_from_row
 from storage import queries
+from storage.database import Sessions
 from storage.models import Message
 
-if TYPE_CHECKING:
-    from cxbot.conversations import ConversationService
 
-
-@dataclass(frozen=True)
-class History:
-    """A customer's recent messages and the interview they are in (for the web chat)."""
-
-    messages: tuple[Message, ...]
-    flow_id: str | None
-    status: str | None
+def _line(row: Message) -> Line:
+    return Line(
+        id=row.id or 0,
+        direction="in" if row.direction == "in" else "out",
+        author=row.author,
+        message=outbound_from_row(row),
+        command=row.direction == "in" and bool((row.payload or {}).get("command")),
+    )
 
 
 async def history(
-    service: ConversationService, *, channel: str, customer_ref: str, after_id: int = 0
+    sessions: Sessions,
+    *,
+    channel: str,
+    customer_ref: str,
+    after_id: int = 0,
+    flow_id: str | None = None,
 ) -> History:
-    """What a returning customer should see: messages after `after_id` and the open interview."""
-    async with service.sessions() as session:
+    """Messages after `after_id`, the open interview, and the latest one on `flow_id`."""
+    async with sessions() as session:
         customer = await queries.find_customer(
             session=session, channel=channel, external_id=customer_ref
         )
@@ -35,8 +38,16 @@ async def history(
             session=session, customer_id=customer.id, after_id=after_id
         )
         conversation = await queries.open_conversation(session=session, customer_id=customer.id)
+        latest = (
+            await queries.latest_conversation(
+                session=session, customer_id=customer.id, flow_id=flow_id
+            )
+            if flow_id is not None
+            else None
+        )
     return History(
-        tuple(rows),
+        tuple(_line(row) for row in rows),
         conversation.flow_id if conversation else None,
         conversation.status if conversation else None,
+        latest.status if latest else None,
     )

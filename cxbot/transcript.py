@@ -5,25 +5,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from cxbot.envelopes import Incoming, Reply, outbound_from_row, outbound_payload
+from bot.channel import Incoming, Reply, pseudonym
+from cxbot.envelopes import outbound_from_row, outbound_payload
 from flows.state import Outbound
-from storage import queries
+from storage import outbox, queries
 from storage.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 
+INLINE = ("inline", "passive")
+"""How a message delivered within the request itself is marked (`payload["via"]`)."""
+
 
 async def duplicate_reply(
-    *, session: AsyncSession, customer_id: int, incoming: Incoming, stale_before: datetime
+    *,
+    session: AsyncSession,
+    customer_id: int,
+    incoming: Incoming,
+    now: datetime,
+    lease: timedelta,
 ) -> Reply | None:
     """The stored answer to a message received before (a platform's retry), if any.
 
-    Messages claimed for sending before `stale_before` count as undelivered (their sender
-    crashed); a platform id another customer used gets nothing of theirs.
+    Messages never sent whose sender is gone (pending, or a claim whose lease ran out) are
+    claimed for this caller and listed as `undelivered`; a platform id another customer
+    used gets nothing of theirs; an idempotency key reused for another request is refused.
     """
     if incoming.platform_message_id is None:
         return None
@@ -39,24 +49,38 @@ async def duplicate_reply(
         log.warning(
             "%s message id %s reused by another customer; ignored",
             incoming.channel,
-            incoming.platform_message_id,
+            pseudonym(incoming.platform_message_id),
         )
         return Reply((), duplicate=True, customer_id=customer_id)
+    if incoming.request_digest is not None and (
+        (seen.payload or {}).get("request") != incoming.request_digest
+    ):
+        return Reply((), duplicate=True, customer_id=customer_id, refused="conflict")
     rows = await queries.replies_to(session=session, message_id=seen.id)
+    undelivered: list[int] = []
+    if incoming.replies == "send":
+        undelivered = await outbox.claim(
+            session=session,
+            message_ids=[row.id for row in rows if row.id is not None],
+            now=now,
+            lease=lease,
+        )
+    passive = tuple(
+        row.id
+        for row in rows
+        if row.id is not None
+        and row.delivery_state == "sent"
+        and (row.payload or {}).get("via") in INLINE
+    )
     return Reply(
         tuple((row.id or 0, outbound_from_row(row)) for row in rows),
         duplicate=True,
         conversation_id=seen.conversation_id,
         customer_id=customer_id,
-        undelivered=tuple(row.id for row in rows if row.id and _undelivered(row, stale_before)),
+        undelivered=tuple(undelivered),
+        passive=passive,
+        held_since=now if undelivered else None,
     )
-
-
-def _undelivered(row: Message, stale_before: datetime) -> bool:
-    if row.delivery_state == "pending":
-        return True
-    claimed = row.claimed_at or stale_before
-    return row.delivery_state == "sending" and claimed < stale_before
 
 
 async def store_inbound(
@@ -74,7 +98,11 @@ async def store_inbound(
         or (f"/{incoming.command}" if incoming.command else "")
         or await _button_label(session, conversation, incoming.button)
     )
-    details = (("button", incoming.button), ("command", incoming.command))
+    details = (
+        ("button", incoming.button),
+        ("command", incoming.command),
+        ("request", incoming.request_digest),
+    )
     return queries.add_message(
         session=session,
         customer_id=customer_id,
@@ -106,25 +134,34 @@ async def store_replies(
     session: AsyncSession,
     customer_id: int,
     conversation_id: int | None,
-    channel: str,
-    reply_to: Message,
+    incoming: Incoming,
+    reply_to_id: int | None,
     messages: Sequence[Outbound],
+    now: datetime,
 ) -> tuple[tuple[int, Outbound], ...]:
-    """The bot's messages as pending transcript rows (they double as the outbox)."""
-    rows = [
-        queries.add_message(
+    """The bot's messages as transcript rows, which double as the outbox: claimed for this
+    process (`replies="send"`), or already delivered in the caller's response (`inline`)."""
+    inline = incoming.replies == "inline"
+    rows = []
+    for message in messages:
+        row = queries.add_message(
             session=session,
             customer_id=customer_id,
             conversation_id=conversation_id,
-            channel=channel,
+            channel=incoming.channel,
             direction="out",
             author="bot",
             text=message.text,
-            payload=outbound_payload(message),
-            reply_to_id=reply_to.id,
-            delivery_state="pending",
+            payload={**outbound_payload(message), **({"via": "inline"} if inline else {})},
+            reply_to_id=reply_to_id,
+            delivery_state="sent" if inline else "sending",
         )
-        for message in messages
-    ]
+        row.created_at = now
+        if inline:
+            row.sent_at = now
+        else:
+            row.claimed_at = now
+            row.attempts = 1
+        rows.append(row)
     await session.flush()
     return tuple((row.id or 0, outbound_from_row(row)) for row in rows)

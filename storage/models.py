@@ -85,7 +85,12 @@ class Message(SQLModel, table=True):
     delivery_state: str = Field(default="received", max_length=16, index=True)
     """received (inbound); pending, sending, sent or failed (outbound)."""
     claimed_at: datetime | None = None
-    """When a process took this outbound message to send it (a lease against double sends)."""
+    """When the sender holding this outbound message took it or last renewed its lease; a
+    lease that ran out (the sender died) lets another sender take it over."""
+    retry_at: datetime | None = None
+    """For a pending message handed back to the queue: not to be tried before this time."""
+    attempts: int = 0
+    """How often a sender took this message (give up after a limit)."""
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None

@@ -356,3 +356,13 @@ async def latest_conversation(
         .limit(1)
     )
     return (await session.exec(statement)).first()
+
+
+async def release_inbound(*, session: AsyncSession, channel: str, platform_message_id: str) -> None:
+    """Free a platform message id (an idempotency key whose request came to nothing) so the
+    same id may be used again; the row stays in the transcript under a marked id."""
+    row = await find_inbound(
+        session=session, channel=channel, platform_message_id=platform_message_id
+    )
+    if row is not None:
+        row.platform_message_id = f"{platform_message_id}~released~{row.id}"[:128]

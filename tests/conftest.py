@@ -27,6 +27,7 @@ from cxbot.app import create_app
 from cxbot.conversations import ConversationService, Incoming, Reply
 from cxbot.settings import Settings
 from flows.registry import BUILTIN_DIR, FlowRegistry
+from storage import outbox
 from storage.database import Sessions, create_engine, create_sessions
 from storage.migrations import upgrade
 from tests.postgres import PostgresServer
@@ -178,6 +179,14 @@ class Customer:
         """Open an interview the way the web chat does (flow id + start command)."""
         return await self.says(
             kind="command", command="start", flow_id=flow_id, language_hint=language
+        )
+
+
+async def claim(service: ConversationService, ids: list[int]) -> list[int]:
+    """Ask for outbound messages as a sender would (`storage.outbox.claim`)."""
+    async with service.writer.transaction() as session:
+        return await outbox.claim(
+            session=session, message_ids=ids, now=service.clock(), lease=service.lease
         )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -13,9 +12,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from cxbot.conversations import Incoming, Reply
-from flows.state import Outbound
+from cxbot.delivery import Delivery
 from storage import queries
 from storage.database import create_sessions, transaction
+from storage.writes import Writer
 from tests.bot.telegram_chat import (
     SECRET,
     WEBHOOK,
@@ -95,35 +95,50 @@ async def test_a_failed_update_is_a_503_and_handled_on_redelivery(
     assert_transcript_matches(db_path, fake, alice)
 
 
-async def test_send_delivers_a_stored_message_once(
+async def test_a_queued_message_is_sent_once_by_two_sweeping_processes(
     served: tuple[FastAPI, httpx.AsyncClient], fake: FakeTelegram, db_path: Path
 ) -> None:
-    channel = served[0].state.telegram
+    app = served[0]
+    channel, runtime = app.state.telegram, app.state.runtime
     chat_id = 7303
-    note = Outbound("An agent will call you back at 3 pm.")
-    async with transaction(channel.service.sessions) as session:
+    note = "An agent will call you back at 3 pm."
+    async with transaction(runtime.service.sessions) as session:
         customer = await queries.get_or_create_customer(
             session=session, channel="telegram", external_id=str(chat_id)
         )
         assert customer.id is not None
-        row = queries.add_message(
+        queries.add_message(
             session=session,
             customer_id=customer.id,
             conversation_id=None,
             channel="telegram",
             direction="out",
             author="agent",
-            text=note.text,
+            text=note,
             delivery_state="pending",
         )
-        await session.flush()
-        assert row.id is not None
-        message_id = row.id
-    messages: list[tuple[int, Any]] = [(message_id, note)]
-    counts = await asyncio.gather(channel.send(chat_id, messages), channel.send(chat_id, messages))
+    other = Delivery(writer=Writer(runtime.service.sessions), clock=runtime.service.clock)
+    other.register(channel.sender)  # a second app process on the same database
+    counts = await asyncio.gather(runtime.delivery.sweep(), other.sweep())
     assert sorted(counts) == [0, 1]
-    assert fake.texts(chat_id) == ["An agent will call you back at 3 pm."]
-    assert await channel.send(chat_id, messages) == 0  # sent already: never twice
+    assert fake.texts(chat_id) == [note]
+    assert await asyncio.gather(runtime.delivery.sweep(), other.sweep()) == [0, 0]
     assert rows(db_path, "SELECT delivery_state, platform_message_id FROM message") == [
         ("sent", f"{chat_id}:{fake.sent(chat_id)[0].result_id}")
     ]
+
+
+async def test_an_agent_message_goes_through_the_delivery_path(
+    served: tuple[FastAPI, httpx.AsyncClient], fake: FakeTelegram, db_path: Path
+) -> None:
+    app, client = served
+    alice = TelegramCustomer(client, fake, Updates(), chat_id=7304)
+    await alice.says("/start")
+    report = await app.state.runtime.delivery.send_text(
+        channel="telegram", customer_ref="7304", text="您好，我是客服小王。"
+    )
+    assert report.complete and len(report.sent) == 1
+    assert fake.texts(7304)[-1] == "您好，我是客服小王。"
+    assert rows(
+        db_path, "SELECT author, delivery_state FROM message WHERE id = ?", report.sent[0]
+    ) == [("agent", "sent")]

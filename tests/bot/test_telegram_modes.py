@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram import set_webhook_command
+from cxbot.channels import set_webhook_command
 from tests.bot.telegram_chat import (
     SECRET,
     TOKEN,
@@ -27,7 +27,7 @@ async def test_without_a_token_the_channel_is_not_mounted(
     db_url: str, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = telegram_settings(db_url, fake, telegram_bot_token=None)
-    with caplog.at_level("INFO", logger="bot.telegram"):
+    with caplog.at_level("INFO", logger="cxbot.channels"):
         async with running_app(settings) as (app, client):
             response = await client.post(WEBHOOK, json={"update_id": 1})
     assert response.status_code == 404

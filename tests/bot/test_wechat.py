@@ -281,7 +281,7 @@ async def test_non_text_messages_get_a_polite_answer(rig: Rig) -> None:
     assert await customer.says("8") is not None  # the interview carries on
 
 
-async def test_a_slow_step_answers_success_and_the_reply_follows_by_customer_service(
+async def test_a_message_not_stored_within_the_budget_is_a_503_and_answered_once(
     rig: Rig,
 ) -> None:
     rig.channel.reply_budget = 0.3
@@ -290,37 +290,60 @@ async def test_a_slow_step_answers_success_and_the_reply_follows_by_customer_ser
     release = asyncio.Event()
 
     async def slow_handle(incoming: Incoming) -> Reply:
-        await release.wait()  # an LLM call, a long database wait: until the test says so
+        await release.wait()  # a stalled database: until the test says so
         return await fast_handle(incoming)
 
     service.handle = slow_handle
     customer = rig.follower("o_slow")
     xml = customer.text_xml("评价")
     started = time.perf_counter()
-    assert await customer.send(xml, "评价") is None  # "success": WeChat will not retry
+    response = await rig.server.post(xml)
     first_answer = time.perf_counter() - started
-    assert await customer.send(xml, "评价") is None  # a retry while the work still runs
+    assert response.status_code == 503  # never "success" for a message not yet stored
+    assert (await rig.server.post(xml)).status_code == 503  # WeChat's retry, still stalled
     assert rig.api.sent == []
-    release.set()
+    release.set()  # the database is back: both attempts finish, one of them stored it
     await rig.channel.drain(seconds=30)
-    print(f"\n'success' after {first_answer * 1000:.0f} ms (budget 300 ms)")
+    print(f"\n503 after {first_answer * 1000:.0f} ms (budget 300 ms)")
     assert 0.3 <= first_answer < 4.0  # the budget, then at once (generous for slow CI)
     assert rig.api.sent == [
         {"touser": "o_slow", "msgtype": "text", "text": {"content": NPS_QUESTION}}
-    ]
+    ]  # the reply followed once, by customer-service message
     [(state, payload)] = rig.rows(
         "SELECT delivery_state, payload FROM message WHERE direction = 'out'"
     )
-    assert state == "sent"
-    assert json.loads(payload)["via"] == "customer_service"
+    assert state == "sent" and json.loads(payload)["via"] == "customer_service"
+    assert rig.rows("SELECT count(*) FROM message WHERE direction = 'in'") == [(1,)]
     service.handle = fast_handle
     assert await customer.says("10") == "太好了！您最喜欢的是哪一点？\n（回复“跳过”可跳过）"
+
+
+async def test_a_stored_message_whose_passive_reply_is_late_gets_success_then_the_reply(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig.channel.reply_budget = 0.3
+    delivery = rig.app.state.runtime.delivery
+    release = asyncio.Event()
+    record = delivery.delivered_inline
+
+    async def stalled(ids: list[int], *, via: str) -> None:
+        await release.wait()  # the database stalls after the message was stored
+        await record(ids, via=via)
+
+    monkeypatch.setattr(delivery, "delivered_inline", stalled)
+    customer = rig.follower("o_late")
+    assert await customer.says("评价") is None  # "success": stored, WeChat will not retry
+    await rig.channel.drain(seconds=30)
+    assert rig.api.sent == [
+        {"touser": "o_late", "msgtype": "text", "text": {"content": NPS_QUESTION}}
+    ]
+    release.set()
 
 
 async def test_without_a_token_the_channel_is_not_mounted(
     db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.wechat")
+    caplog.set_level(logging.INFO, logger="cxbot.channels")
     app = create_app(wechat_settings(db_url, None, wechat_token=None))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -328,16 +351,21 @@ async def test_without_a_token_the_channel_is_not_mounted(
     assert "WeChat channel not mounted: WECHAT_TOKEN is not set" in caplog.text
 
 
-async def test_an_internal_error_gets_an_apology_not_a_traceback(
+async def test_a_failure_outside_the_service_is_a_503_so_wechat_retries(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
     service = rig.app.state.runtime.service
+    fast_handle = service.handle
 
     async def broken_handle(incoming: Incoming) -> Reply:
         raise RuntimeError("database on fire")
 
     service.handle = broken_handle
-    reply = await rig.follower("o_unlucky").says("评价")
-    assert reply is not None and reply.startswith("抱歉，系统暂时出了点问题")
-    assert "database on fire" not in reply
-    assert "handling WeChat message msg:" in caplog.text
+    customer = rig.follower("o_unlucky")
+    xml = customer.text_xml("评价")
+    response = await rig.server.post(xml)
+    assert response.status_code == 503 and "fire" not in response.text
+    assert "WeChat message not stored (RuntimeError)" in caplog.text
+    assert "database on fire" not in caplog.text
+    service.handle = fast_handle
+    assert await customer.send(xml, "评价") == NPS_QUESTION  # WeChat's retry is answered

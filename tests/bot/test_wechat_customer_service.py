@@ -10,14 +10,27 @@ from pathlib import Path
 
 import pytest
 
-from bot import wechat
 from bot.wechat_client import TokenUnavailable, WeChatApi
-from cxbot.conversations import Incoming, Reply
+from cxbot.conversations import Incoming
+from cxbot.wechat_tokens import SharedToken
 from storage import tokens
 from storage.database import Sessions
 from tests.bot.wechat_chat import APP_ID, SECRET, Rig, running
 from tests.conftest import Clock
 from tests.fakes.wechat_api import FakeWeChatApi
+
+
+def shared_api(fake: FakeWeChatApi, sessions: Sessions, clock: Clock) -> WeChatApi:
+    """One app process's WeChat client with the token shared through the database."""
+    api = WeChatApi(app_id=APP_ID, secret=SECRET, base_url=fake.base_url)
+    api.tokens = SharedToken(app_id=APP_ID, fetch=api.fetch_token, sessions=sessions, clock=clock)
+    return api
+
+
+def tokens_of(api: WeChatApi) -> SharedToken:
+    """The shared token source of a client made by `shared_api`."""
+    assert isinstance(api.tokens, SharedToken)
+    return api.tokens
 
 
 @pytest.fixture
@@ -28,11 +41,10 @@ async def rig(db_path: Path, db_url: str) -> AsyncIterator[Rig]:
 
 
 def out_rows(rig: Rig) -> list[tuple[str, str, str, str | None, dict[str, object]]]:
-    """(author, text, delivery_state, error, payload) of outbound customer-service rows."""
+    """(author, text, delivery_state, error, payload) of the agent's outbound rows."""
     rows = rig.rows(
         "SELECT author, text, delivery_state, error, payload FROM message "
-        "WHERE direction = 'out' AND json_extract(payload, '$.via') = 'customer_service' "
-        "ORDER BY id"
+        "WHERE direction = 'out' AND author = 'agent' ORDER BY id"
     )
     return [(a, t, s, e, json.loads(p)) for a, t, s, e, p in rows]
 
@@ -41,7 +53,7 @@ async def test_an_agent_reply_goes_out_and_is_recorded(rig: Rig) -> None:
     customer = rig.follower("o_agent")
     await customer.says("评价")
     await customer.says("2")
-    delivery = await wechat.send_text(rig.app, "o_agent", "您好，我是客服小王，看到您的反馈了。")
+    delivery = await rig.send_text("o_agent", "您好，我是客服小王，看到您的反馈了。")
     assert delivery.sent and delivery.error is None
     assert rig.api.sent == [
         {
@@ -70,13 +82,13 @@ async def test_a_send_outside_the_48_hour_window_is_refused_and_recorded(rig: Ri
     service.clock = Clock(datetime.now(UTC) - timedelta(hours=49))
     await rig.follower("o_quiet").says("评价")
     service.clock = real_clock
-    delivery = await rig.channel.send_text("o_quiet", "还记得我们吗？")
+    delivery = await rig.send_text("o_quiet", "还记得我们吗？")
     assert not delivery.sent
     assert delivery.error is not None and "48-hour" in delivery.error
     [(_, text, state, error, _)] = out_rows(rig)
     assert (text, state) == ("还记得我们吗？", "failed")
     assert error is not None
-    assert error.startswith("refused: outside the 48-hour customer-service window")
+    assert error.startswith("refused: outside the 48-hour window")
     assert "49 hours ago" in error
     assert rig.api.calls == []  # WeChat was never asked
 
@@ -86,20 +98,20 @@ async def test_five_sends_per_customer_message_then_refused_until_the_customer_w
 ) -> None:
     customer = rig.follower("o_quota")
     await customer.says("评价")
-    results = [await rig.channel.send_text("o_quota", f"第 {n} 条") for n in range(1, 7)]
+    results = [await rig.send_text("o_quota", f"第 {n} 条") for n in range(1, 7)]
     assert [r.sent for r in results] == [True] * 5 + [False]
     assert results[5].error is not None and "quota used: 5 of 5" in results[5].error
     assert len(rig.api.sent) == 5
     await customer.says("9")  # a new customer message opens a new quota
-    assert (await rig.channel.send_text("o_quota", "第 7 条")).sent
+    assert (await rig.send_text("o_quota", "第 7 条")).sent
     assert [row[2] for row in out_rows(rig)] == ["sent"] * 5 + ["failed", "sent"]
 
 
 async def test_an_invalid_token_is_refreshed_once_and_the_send_retried(rig: Rig) -> None:
     await rig.follower("o_token").says("评价")
-    assert (await rig.channel.send_text("o_token", "一")).sent
+    assert (await rig.send_text("o_token", "一")).sent
     rig.api.revoke_tokens()  # e.g. someone fetched a token with the same AppSecret elsewhere
-    assert (await rig.channel.send_text("o_token", "二")).sent
+    assert (await rig.send_text("o_token", "二")).sent
     assert [c.answer.get("errcode") for c in rig.api.calls if "send" in c.path] == [0, 40001, 0]
     assert rig.rows("SELECT access_token FROM platform_token") == [("AT2",)]
 
@@ -116,16 +128,17 @@ async def test_wechat_refusals_are_recorded_on_the_message(
 ) -> None:
     await rig.follower("o_refused").says("评价")
     rig.api.fail_next(errcode)
-    delivery = await rig.channel.send_text("o_refused", "您好")
-    assert (delivery.sent, delivery.errcode) == (False, errcode)
+    delivery = await rig.send_text("o_refused", "您好")
+    assert not delivery.sent and (delivery.error or "").startswith(f"errcode {errcode}")
     [(_, _, state, error, _)] = out_rows(rig)
     assert state == "failed"
     assert error is not None and error.startswith(f"errcode {errcode}: ") and reason in error
 
 
 async def test_a_send_to_an_unknown_openid_is_refused(rig: Rig) -> None:
-    delivery = await rig.channel.send_text("o_stranger", "您好")
+    delivery = await rig.send_text("o_stranger", "您好")
     assert not delivery.sent and delivery.message_ids == ()
+    assert delivery.error == "no wechat customer with this id"
     assert rig.api.calls == []
 
 
@@ -134,12 +147,7 @@ async def test_processes_share_one_token_and_refresh_it_before_expiry(
 ) -> None:
     fake = FakeWeChatApi(APP_ID, SECRET, expires_in=7200)
     await fake.start()
-    processes = [
-        WeChatApi(
-            app_id=APP_ID, secret=SECRET, base_url=fake.base_url, sessions=sessions, clock=clock
-        )
-        for _ in range(3)
-    ]
+    processes = [shared_api(fake, sessions, clock) for _ in range(3)]
     try:
         tokens = await asyncio.gather(*(p.access_token() for p in processes for _ in range(4)))
         assert set(tokens) == {"AT1"}
@@ -159,10 +167,10 @@ async def test_secrets_never_reach_the_rows_or_the_log(
 ) -> None:
     async with running(db_path, db_url) as rig:
         await rig.follower("o_secret").says("评价")
-        assert (await rig.channel.send_text("o_secret", "一")).sent  # token AT1 fetched
+        assert (await rig.send_text("o_secret", "一")).sent  # token AT1 fetched
         await rig.api.stop()  # WeChat unreachable: requests puts the URL in its error
-        delivery = await rig.channel.send_text("o_secret", "二")
-        assert not delivery.sent
+        delivery = await rig.send_text("o_secret", "二")
+        assert not delivery.sent and delivery.report.deferred  # tried again later
         assert delivery.error is not None and "access_token=***" in delivery.error
         errors = [e for _, _, _, e, _ in out_rows(rig) if e]
     assert errors and all("AT1" not in e and SECRET not in e for e in errors)
@@ -174,12 +182,12 @@ async def test_a_failed_token_fetch_does_not_leak_the_app_secret(
 ) -> None:
     async with running(db_path, db_url, wechat_api_base_url="http://127.0.0.1:9") as rig:
         await rig.follower("o_secret").says("评价")
-        delivery = await rig.channel.send_text("o_secret", "您好")
+        delivery = await rig.send_text("o_secret", "您好")
         assert not delivery.sent
         assert delivery.error is not None and "secret=***" in delivery.error
         [(_, _, state, error, _)] = out_rows(rig)
         [(last_error,)] = rig.rows("SELECT last_error FROM platform_token")
-    assert state == "failed" and error is not None and SECRET not in error
+    assert state == "pending" and error is not None and SECRET not in error  # retried later
     assert SECRET not in last_error and SECRET not in caplog.text
     assert "ConnectionError" in error
 
@@ -187,48 +195,39 @@ async def test_a_failed_token_fetch_does_not_leak_the_app_secret(
 async def test_a_token_answer_without_a_token_is_recorded_as_a_failed_send(rig: Rig) -> None:
     await rig.follower("o_no_token").says("评价")
     rig.api.answer_tokens_with({"expires_in": 7200})  # no access_token: a KeyError inside
-    delivery = await rig.channel.send_text("o_no_token", "您好")
+    delivery = await rig.send_text("o_no_token", "您好")
     assert not delivery.sent
     [(_, _, state, error, _)] = out_rows(rig)
-    assert state == "failed" and error is not None and "access_token" in error
+    assert state == "pending" and error is not None and "access_token" in error
 
 
-async def test_an_unexpected_error_in_a_late_reply_is_logged_and_recorded(
+async def test_an_unexpected_error_in_a_send_is_logged_and_recorded_without_secrets(
     rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     customer = rig.follower("o_crash")
     await customer.says("评价")
-    api = rig.channel.customer_service.api
+    api = rig.channel.api
     assert api is not None
 
     async def broken_send(openid: str, text: str) -> dict[str, object]:
         raise RuntimeError(f"exploded at /send?access_token=AT9&x=1 for {openid}")
 
     monkeypatch.setattr(api, "send_text", broken_send)
-    reply = await rig.app.state.runtime.service.handle(
-        Incoming(channel="wechat", customer_ref="o_crash", text="9", platform_message_id="m9")
-    )
-    work: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-    work.set_result(reply)
-    await rig.channel._deliver_late("o_crash", work)  # must not raise
+    delivery = await rig.send_text("o_crash", "您好")
+    assert not delivery.sent and delivery.report.deferred  # tried again later, not lost
     [(state, error)] = rig.rows(
-        "SELECT delivery_state, error FROM message WHERE id = ?", reply.messages[0][0]
+        "SELECT delivery_state, error FROM message WHERE id = ?", delivery.message_ids[0]
     )
-    assert state == "failed"
-    assert (
-        error == "internal error: RuntimeError: exploded at /send?access_token=***&x=1 for o_crash"
-    )
-    assert "customer-service send to o_crash failed unexpectedly" in caplog.text
-    assert "AT9" not in caplog.text
+    assert (state, error) == ("pending", "internal error: RuntimeError")
+    assert "wechat sender failed unexpectedly" in caplog.text
+    assert "AT9" not in caplog.text and "o_crash" not in caplog.text
 
 
-async def test_a_passive_retry_does_not_take_rows_a_customer_service_send_claimed(
-    rig: Rig,
-) -> None:
+async def test_a_passive_retry_does_not_take_rows_a_live_sender_holds(rig: Rig) -> None:
     customer = rig.follower("o_race")
     service = rig.app.state.runtime.service
     xml = customer.text_xml("评价", msg_id=24_999_000_000_000_001)
-    reply = await service.handle(
+    await service.handle(  # stored and held by a sender that is still at it
         Incoming(
             channel="wechat",
             customer_ref="o_race",
@@ -236,13 +235,11 @@ async def test_a_passive_retry_does_not_take_rows_a_customer_service_send_claime
             platform_message_id="msg:24999000000000001",
         )
     )
-    ids = [message_id for message_id, _ in reply.messages]
-    assert await service.claim(ids) == ids  # the late customer-service sender has them
     assert await customer.send(xml, "评价") is None  # WeChat's retry: "success", not a 2nd copy
     assert rig.rows("SELECT delivery_state FROM message WHERE direction = 'out'") == [("sending",)]
 
 
-async def test_a_late_send_skips_rows_a_passive_retry_answered(rig: Rig) -> None:
+async def test_a_slow_sender_whose_claim_was_taken_over_sends_nothing(rig: Rig) -> None:
     customer = rig.follower("o_race2")
     service = rig.app.state.runtime.service
     reply = await service.handle(
@@ -253,11 +250,12 @@ async def test_a_late_send_skips_rows_a_passive_retry_answered(rig: Rig) -> None
             platform_message_id="msg:24999000000000002",
         )
     )
+    clock = Clock(service.clock() + service.lease + timedelta(seconds=1))
+    service.clock = rig.app.state.runtime.delivery.clock = clock  # the first sender stalled
     xml = customer.text_xml("评价", msg_id=24_999_000_000_000_002)
-    assert await customer.send(xml, "评价") is not None  # the retry answers passively
-    parts = [(message_id, m.as_plain_text()) for message_id, m in reply.messages]
-    delivery = await rig.channel.customer_service.deliver("o_race2", parts)
-    assert not delivery.sent and delivery.message_ids == ()
+    assert await customer.send(xml, "评价") is not None  # the retry took over, answers passively
+    report = await rig.app.state.runtime.delivery.deliver(reply)  # the stalled one wakes up
+    assert report.sent == () and report.failed == ()
     assert rig.api.calls == []  # WeChat never asked: the customer got it once
     assert rig.rows("SELECT delivery_state FROM message WHERE direction = 'out'") == [("sent",)]
 
@@ -265,7 +263,7 @@ async def test_a_late_send_skips_rows_a_passive_retry_answered(rig: Rig) -> None
 async def test_concurrent_sends_never_exceed_the_quota(rig: Rig) -> None:
     await rig.follower("o_burst").says("评价")
     results = await asyncio.gather(
-        *(rig.channel.send_text("o_burst", f"第 {n} 条") for n in range(1, 9))
+        *(rig.send_text("o_burst", f"第 {n} 条") for n in range(1, 9))
     )
     assert sorted(r.sent for r in results) == [False] * 3 + [True] * 5
     assert len(rig.api.sent) == 5
@@ -274,23 +272,21 @@ async def test_concurrent_sends_never_exceed_the_quota(rig: Rig) -> None:
 async def test_a_failing_token_fetch_backs_off(sessions: Sessions, clock: Clock) -> None:
     fake = FakeWeChatApi(APP_ID, SECRET)
     await fake.start()
-    api = WeChatApi(
-        app_id=APP_ID, secret=SECRET, base_url=fake.base_url, sessions=sessions, clock=clock
-    )
+    api = shared_api(fake, sessions, clock)
     try:
         fake.answer_tokens_with({"errcode": 40164, "errmsg": "invalid ip, not in whitelist"}, 5)
         with pytest.raises(TokenUnavailable, match="40164"):
-            await api.access_token(wait=1.0)
+            await tokens_of(api).access_token(wait=1.0)
         for _ in range(3):
             with pytest.raises(TokenUnavailable, match="next try in 30 s"):
-                await api.access_token(wait=1.0)
+                await tokens_of(api).access_token(wait=1.0)
         assert fake.token_calls() == 1  # not one fetch per send
         async with sessions() as session:
             row = await tokens.get_token(session=session, platform="wechat", app_id=APP_ID)
         assert row is not None and row.retry_after == clock.now + timedelta(seconds=30)
         fake.token_answers.clear()
         clock.advance(seconds=31)
-        assert await api.access_token(wait=1.0) == "AT1"
+        assert await tokens_of(api).access_token(wait=1.0) == "AT1"
         assert fake.token_calls() == 2
     finally:
         api.close()
@@ -302,12 +298,7 @@ async def test_while_one_process_refreshes_the_others_use_the_old_token(
 ) -> None:
     fake = FakeWeChatApi(APP_ID, SECRET)
     await fake.start()
-    first, second = (
-        WeChatApi(
-            app_id=APP_ID, secret=SECRET, base_url=fake.base_url, sessions=sessions, clock=clock
-        )
-        for _ in range(2)
-    )
+    first, second = (shared_api(fake, sessions, clock) for _ in range(2))
     try:
         assert await first.access_token() == "AT1"
         clock.advance(seconds=7200 - 200)  # inside the refresh margin, still valid
@@ -322,7 +313,8 @@ async def test_while_one_process_refreshes_the_others_use_the_old_token(
                 lease_until=now + timedelta(seconds=30),
             )
         started = asyncio.get_running_loop().time()
-        assert await second.access_token(wait=5.0) == "AT1"  # no waiting for the refresher
+        # no waiting for the refresher
+        assert await tokens_of(second).access_token(wait=5.0) == "AT1"
         assert asyncio.get_running_loop().time() - started < 4.0
         async with sessions() as session, session.begin():
             await tokens.release_refresh(

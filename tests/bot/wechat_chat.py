@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from bot.wechat import WeChatChannel, channel_for
+from bot.channel import Report
+from bot.wechat import WeChatChannel
 from cxbot.app import create_app
 from cxbot.settings import Settings
 from tests.fakes.wechat_api import FakeWeChatApi
@@ -41,6 +42,28 @@ def wechat_settings(db_url: str, api: FakeWeChatApi | None, **changes: Any) -> S
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What became of one customer-service send."""
+
+    report: Report
+
+    @property
+    def sent(self) -> bool:
+        """True when the message reached WeChat."""
+        return bool(self.report.sent) and self.report.complete
+
+    @property
+    def error(self) -> str | None:
+        """Why not."""
+        return self.report.error
+
+    @property
+    def message_ids(self) -> tuple[int, ...]:
+        """The rows this send concerned."""
+        return self.report.sent + self.report.failed + self.report.deferred
+
+
 @dataclass
 class Rig:
     """Everything a WeChat test talks to."""
@@ -54,9 +77,15 @@ class Rig:
     @property
     def channel(self) -> WeChatChannel:
         """The mounted channel."""
-        channel = channel_for(self.app)
-        assert channel is not None
+        channel: WeChatChannel = self.app.state.wechat
         return channel
+
+    async def send_text(self, openid: str, text: str, *, author: str = "agent") -> Sent:
+        """Send a message outside a reply through the one delivery path (an agent's reply)."""
+        report = await self.app.state.runtime.delivery.send_text(
+            channel="wechat", customer_ref=openid, text=text, author=author
+        )
+        return Sent(report)
 
     def follower(self, openid: str) -> Follower:
         """A customer with this openid."""

@@ -156,8 +156,8 @@ async def test_a_ticket_closed_event_starts_ces_in_telegram_with_buttons(
                 headers=AUTH,
                 json=start("not-a-chat", "ticket-78-closed", channel="telegram", flow_id="ces"),
             )
-            assert bad.json()["status"] == "not-delivered"
-            assert "not a Telegram chat id" in bad.json()["error"]
+            assert bad.status_code == 422  # refused before anything is stored
+            assert "not a Telegram chat id" in bad.json()["detail"]
     finally:
         await fake.stop()
 

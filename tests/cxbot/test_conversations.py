@@ -16,7 +16,7 @@ from flows.registry import BUILTIN_DIR, FlowRegistry
 from storage import queries
 from storage.database import Sessions, create_engine, create_sessions
 from storage.models import Answer, Conversation, Escalation, Event, FlowVersion, Message
-from tests.conftest import Clock, Customer, texts
+from tests.conftest import Clock, Customer, claim, texts
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -220,7 +220,7 @@ async def test_transcript_has_both_directions_in_order_with_reply_links(
         assert outbound.reply_to_id == inbound.id
         assert inbound.platform_message_id is not None
         assert inbound.delivery_state == "received"
-        assert outbound.delivery_state == "pending"
+        assert outbound.delivery_state == "sending"  # held by the process that will send it
     question = transcript[1].payload
     assert [b["payload"] for b in question["buttons"]] == [f"ask_score:{n}" for n in range(11)]
     ids = [m.id or 0 for m in transcript]
@@ -443,28 +443,28 @@ def _registry() -> FlowRegistry:
 # --- sending exactly once -----------------------------------------------------------------
 
 
-async def test_an_outbound_message_is_claimed_by_one_sender_until_its_lease_runs_out(
+async def test_an_outbound_message_is_held_by_its_sender_until_its_lease_runs_out(
     customer: Customer, sessions: Sessions, clock: Clock
 ) -> None:
-    reply = await customer.starts("nps", "en")
+    reply = await customer.starts("nps", "en")  # stored already claimed for this process
     ids = [message_id for message_id, _ in reply.messages]
     second_process = ConversationService(sessions=sessions, registry=_registry(), clock=clock)
-
-    first, second = await asyncio.gather(customer.service.claim(ids), second_process.claim(ids))
-    assert sorted([first, second], key=len) == [[], ids]
+    assert await claim(second_process, ids) == []
     (row,) = await rows(sessions, Message, col(Message.id).in_(ids))
-    assert row.delivery_state == "sending"
+    assert row.delivery_state == "sending" and row.attempts == 1
 
     # a redelivery while the first sender is still at it resends nothing ...
     again = await customer.service.handle(customer.incoming(platform_message_id="alice-1"))
     assert again.duplicate and again.undelivered == ()
-    # ... but once its lease has run out (it crashed), the message is taken over and resent
-    clock.advance(seconds=121)
+    # ... but once its lease has run out (it died), the redelivery takes it over and resends
+    clock.advance(seconds=customer.service.lease.total_seconds() + 1)
     again = await customer.service.handle(customer.incoming(platform_message_id="alice-1"))
-    assert again.undelivered == tuple(ids)
-    assert await second_process.claim(ids) == ids
-    await second_process.mark_sent(ids[0], "chat:1")
-    assert await customer.service.claim(ids) == []
+    assert again.undelivered == tuple(ids) and again.to_send() == reply.messages
+    assert await claim(second_process, ids) == []  # held by the redelivery now
+    clock.advance(seconds=customer.service.lease.total_seconds() + 1)
+    assert await claim(second_process, ids) == ids
+    (row,) = await rows(sessions, Message, col(Message.id).in_(ids))
+    assert row.attempts == 3
 
 
 async def test_a_platform_id_reused_by_another_customer_gets_nothing_of_the_first(

@@ -19,7 +19,7 @@ from cxbot.conversations import ConversationService
 from flows.registry import FlowRegistry
 from storage.database import create_engine, create_sessions
 from storage.models import Answer, Conversation, Message
-from tests.conftest import Clock, Customer, texts
+from tests.conftest import Clock, Customer, claim, texts
 
 pytestmark = pytest.mark.backends("postgresql")
 
@@ -51,7 +51,7 @@ async def test_the_backend_is_postgresql(engine: AsyncEngine) -> None:
 
 
 async def test_each_message_delivered_twice_at_once_is_handled_once(
-    processes: tuple[ConversationService, ConversationService],
+    processes: tuple[ConversationService, ConversationService], clock: Clock
 ) -> None:
     one, two = processes
     customers = [Customer(one, f"c{n}") for n in range(MESSAGES)]
@@ -81,17 +81,20 @@ async def test_each_message_delivered_twice_at_once_is_handled_once(
         scores = (await session.exec(select(Answer.score).order_by(col(Answer.id)))).all()
     assert sorted(s or 0 for s in scores) == sorted(n % 11 for n in range(MESSAGES))
 
-    # every outbound message is claimed by exactly one of the two senders
+    # every outbound message is held by the process that stored it: nobody else takes it
     ids = [message_id for reply in replies for message_id, _ in reply.messages]
     ids = sorted(set(ids))
-    claims = await asyncio.gather(*(s.claim([i]) for i in ids for s in (one, two)))
-    assert Counter(i for claim in claims for i in claim) == dict.fromkeys(ids, 1)
-    both = await asyncio.gather(one.claim(ids), two.claim(ids))
+    assert await asyncio.gather(claim(one, ids), claim(two, ids)) == [[], []]
+    # once those senders are gone (their leases ran out), exactly one of two takes each
+    clock.advance(seconds=one.lease.total_seconds() + 1)
+    claims = await asyncio.gather(*(claim(s, [i]) for i in ids for s in (one, two)))
+    assert Counter(i for taken in claims for i in taken) == dict.fromkeys(ids, 1)
+    both = await asyncio.gather(claim(one, ids), claim(two, ids))
     assert both == [[], []]  # all taken already
 
 
 async def test_a_batch_of_outbound_ids_claimed_by_two_senders_goes_out_once(
-    processes: tuple[ConversationService, ConversationService],
+    processes: tuple[ConversationService, ConversationService], clock: Clock
 ) -> None:
     one, two = processes
     ids: list[int] = []
@@ -99,11 +102,12 @@ async def test_a_batch_of_outbound_ids_claimed_by_two_senders_goes_out_once(
         reply = await Customer(one, f"c{n}").starts("nps", "en")
         ids += [message_id for message_id, _ in reply.messages]
 
+    clock.advance(seconds=one.lease.total_seconds() + 1)  # their first senders are gone
     # the same ids in opposite orders: rows are locked in id order, so no deadlock
-    first, second = await asyncio.gather(one.claim(ids), two.claim(list(reversed(ids))))
+    first, second = await asyncio.gather(claim(one, ids), claim(two, list(reversed(ids))))
     assert sorted(first + second) == sorted(ids)
     assert not set(first) & set(second)
-    assert await asyncio.gather(one.claim(ids), two.claim(ids)) == [[], []]
+    assert await asyncio.gather(claim(one, ids), claim(two, ids)) == [[], []]
     async with one.sessions() as session:
         statement = select(Message.delivery_state).where(col(Message.id).in_(ids))
         states = (await session.exec(statement)).all()
