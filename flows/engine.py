@@ -45,7 +45,7 @@ from flows.model import (
     answer_name,
     scale_range,
 )
-from flows.scores import parse_score
+from flows.scores import is_fractional, parse_score
 from flows.state import Button, ConversationState, Inbound, Outbound, Outcome
 
 MAX_STEPS = 50
@@ -155,7 +155,7 @@ def advance(flow: Flow, state: ConversationState, inbound: Inbound) -> Outcome:
     if value is _INVALID:
         turn.events.append(AnswerRejected(step.id, inbound.button or text))
         turn.state = turn.state.evolve(attempts=turn.state.attempts + 1)
-        turn.outbound.append(_reask(turn, step))
+        turn.outbound.append(_reask(turn, step, text if inbound.button is None else ""))
         return turn.outcome()
     _record(turn, step, value, text)
     _run_from(turn, _next_step(turn, step))
@@ -279,20 +279,20 @@ def _question(turn: _Turn, step: ScaleStep | ChoiceStep | OpenStep) -> Outbound:
     return Outbound(text, (), "", step.id)
 
 
-def _reask(turn: _Turn, step: Step) -> Outbound:
+def _reask(turn: _Turn, step: Step, typed: str) -> Outbound:
     question = (
         _question(turn, step) if isinstance(step, ScaleStep | ChoiceStep | OpenStep) else None
     )
     assert question is not None
     if isinstance(step, ScaleStep):
         low, high = scale_range(step)
-        text = (
-            turn.say(step.reask)
-            if step.reask
-            else turn.builtin(
-                "reask_scale", low=low, high=high, example=high - 1 if high > 1 else high
-            )
-        )
+        example = high - 1 if high > 1 else high
+        if is_fractional(typed):  # "7.5": say what is wrong with it
+            text = turn.builtin("reask_whole_number", low=low, high=high, example=example)
+        elif step.reask:
+            text = turn.say(step.reask)
+        else:
+            text = turn.builtin("reask_scale", low=low, high=high, example=example)
         return Outbound(text, question.buttons, "", step.id)  # the re-ask says how to answer
     if isinstance(step, ChoiceStep):
         text = turn.say(step.reask) if step.reask else turn.builtin("reask_choice")

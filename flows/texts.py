@@ -24,6 +24,11 @@ BUILTIN: dict[str, dict[str, str]] = {
         "en": "Sorry, I didn't get that. Please reply with a number from {low} to {high}, "
         "for example {example}.",
     },
+    "reask_whole_number": {
+        "zh": "请回复一个整数（不带小数），{low} 到 {high} 之间，例如 {example}。",
+        "en": "Please reply with a whole number from {low} to {high} (no decimals), "
+        "for example {example}.",
+    },
     "choice_hint": {"zh": "请回复选项前的数字：", "en": "Reply with the number of your choice:"},
     "reask_choice": {
         "zh": "抱歉，我没看懂。请点选一个选项，或回复它前面的数字。",

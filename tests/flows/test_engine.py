@@ -263,6 +263,41 @@ def test_typed_scores(typed: str, score: int) -> None:
     assert t.state.step_id == ("why_low" if score <= 6 else "why_mid" if score <= 8 else "why_high")
 
 
+@pytest.mark.parametrize(
+    ("typed", "score"),
+    [("给你们打8分", 8), ("满分", 10), ("I'd give you 8", 8), ("definitely 9", 9)],
+)
+def test_scores_typed_in_a_sentence_are_answers(typed: str, score: int) -> None:
+    t = Chat()
+    t.user(typed)
+    assert t.state.answers == {"score": score}
+
+
+@pytest.mark.parametrize(
+    ("hints", "typed", "reply"),
+    [
+        ((), "7.5", "请回复一个整数（不带小数），0 到 10 之间，例如 9。"),
+        ((), "8.5分", "请回复一个整数（不带小数），0 到 10 之间，例如 9。"),
+        (
+            ("en",),
+            "7.5",
+            "Please reply with a whole number from 0 to 10 (no decimals), for example 9.",
+        ),
+    ],
+)
+def test_a_decimal_score_is_reasked_for_a_whole_number(
+    hints: tuple[str, ...], typed: str, reply: str
+) -> None:
+    t = Chat(hints=hints)
+    t.expect_bot(NPS_ZH if not hints else NPS_EN)
+    t.user(typed)
+    reask = t.expect_bot(reply)
+    assert len(reask.buttons) == 11
+    assert t.turn_events == [AnswerRejected("ask_score", typed)]
+    t.user("8")
+    assert t.state.answers == {"score": 8}
+
+
 def test_invalid_text_is_reasked_and_the_interview_goes_on() -> None:
     t = Chat()
     t.expect_bot(NPS_ZH)
