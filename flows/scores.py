@@ -58,7 +58,6 @@ _EN_NUMBERS = {
 _EN_NUMBER = re.compile(r"\b(" + "|".join(_EN_NUMBERS) + r")\b")
 
 
-
 def _words(text: str) -> list[str]:
     return text.split()
 
