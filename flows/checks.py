@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flows.conditions import ConditionError, Kind, check_condition
+from flows.conditions import ConditionError, Kind, check_condition, listing
 from flows.model import (
     ALLOWED_METRIC_RANGES,
     ChoiceStep,
@@ -156,7 +157,7 @@ def check(flow: Flow) -> list[Problem]:
         for value in [text] if isinstance(text, str) else text.values():
             for name in placeholders(value):
                 if name not in names:
-                    add(path, f"unknown variable '{{{name}}}'; known: {', '.join(sorted(names))}")
+                    add(path, f"unknown variable '{{{name}}}'; known: {listing(sorted(names))}")
 
     for index, step in enumerate(flow.steps):
         if isinstance(step, ChoiceStep):
@@ -204,7 +205,7 @@ def check(flow: Flow) -> list[Problem]:
                 add(
                     path,
                     f"'next' points to '{target}', but no step has that id; "
-                    f"steps: {', '.join(ids)}",
+                    f"steps: {listing(list(ids))}",
                 )
 
     reachable = {0}
@@ -223,32 +224,29 @@ def check(flow: Flow) -> list[Problem]:
 
 
 def _message_loops(flow: Flow, ids: dict[str, int]) -> list[Problem]:
-    """Loops made only of message steps: the bot would talk forever without waiting."""
-    problems: list[Problem] = []
-    reported: set[int] = set()
+    """Loops made only of message steps: the bot would talk forever without waiting.
+
+    One problem per loop, found in time linear in the flow's size: the strongly connected
+    parts of the message-to-message links, then the shortest way round from each part's
+    first step.
+    """
 
     def talks_on(index: int) -> list[int]:
         targets = (ids.get(target) for _, target in _successors(flow, index))
         return [t for t in targets if t is not None and isinstance(flow.steps[t], MessageStep)]
 
-    for start, step in enumerate(flow.steps):
-        if not isinstance(step, MessageStep) or start in reported or ids[step.id] != start:
-            continue
-        came_from: dict[int, int] = {}
-        queue = [start]
-        while queue and start not in came_from:
-            index = queue.pop(0)
-            for target in talks_on(index):
-                if target not in came_from:
-                    came_from[target] = index
-                    queue.append(target)
-        if start not in came_from:
-            continue
-        loop = [start]
-        while came_from[loop[-1]] != start:
-            loop.append(came_from[loop[-1]])
-        loop = [start, *reversed(loop[1:]), start]
-        reported.update(loop)
+    messages = [
+        index
+        for index, step in enumerate(flow.steps)
+        if isinstance(step, MessageStep) and ids[step.id] == index
+    ]
+    links = {index: talks_on(index) for index in messages}
+    problems: list[Problem] = []
+    for part in _strongly_connected(messages, links):
+        start = min(part)
+        if len(part) == 1 and start not in links[start]:
+            continue  # a single message that does not lead to itself
+        loop = _shortest_loop(start, links, part)
         problems.append(
             Problem(
                 ("steps", start),
@@ -258,7 +256,64 @@ def _message_loops(flow: Flow, ids: dict[str, int]) -> list[Problem]:
                 "add a question, an end or a handoff to it",
             )
         )
-    return problems
+    return sorted(problems, key=lambda problem: problem.path)
+
+
+def _strongly_connected(nodes: list[int], links: dict[int, list[int]]) -> list[set[int]]:
+    """Tarjan's strongly connected components, without recursion."""
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    stack: list[int] = []
+    on_stack: set[int] = set()
+    parts: list[set[int]] = []
+    for root in nodes:
+        if root in order:
+            continue
+        work = [(root, iter(links[root]))]
+        order[root] = low[root] = len(order)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in order:
+                    order[target] = low[target] = len(order)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(links[target])))
+                elif target in on_stack:
+                    low[node] = min(low[node], order[target])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == order[node]:
+                part: set[int] = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    part.add(member)
+                    if member == node:
+                        break
+                parts.append(part)
+    return parts
+
+
+def _shortest_loop(start: int, links: dict[int, list[int]], part: set[int]) -> list[int]:
+    """The shortest way from `start` back to itself inside one strongly connected part."""
+    came_from: dict[int, int] = {}
+    queue = deque([start])
+    while queue and start not in came_from:
+        index = queue.popleft()
+        for target in links[index]:
+            if target in part and target not in came_from:
+                came_from[target] = index
+                queue.append(target)
+    loop = [start]
+    while came_from[loop[-1]] != start:
+        loop.append(came_from[loop[-1]])
+    return [start, *reversed(loop[1:]), start]
 
 
 def _check_scale(step: ScaleStep, index: int) -> list[Problem]:

@@ -142,14 +142,17 @@ def _shape_errors(
         union_member = error["type"] not in ("missing", "extra_forbidden") and len(path) < len(loc)
         found.append((path, _message(error, data, path), union_member))
     # a union reports one error per member; keep the member that got furthest
+    above = {path[:end] for path, _, _ in found for end in range(len(path))}
     result: list[FlowError] = []
     seen: set[tuple[Path_, str]] = set()
+    seen_paths: set[Path_] = set()
     for path, message, union_member in found:
-        if union_member and any(len(o) > len(path) and o[: len(path)] == path for o, _, _ in found):
+        if union_member and path in above:
             continue
-        if (path, message) in seen or (union_member and any(p == path for p, _ in seen)):
+        if (path, message) in seen or (union_member and path in seen_paths):
             continue
         seen.add((path, message))
+        seen_paths.add(path)
         position = _position(positions, path)
         result.append(FlowError(file, position.line, position.column, message))
     return result
