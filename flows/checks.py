@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flows.conditions import ConditionError, Kind, check_condition, listing
 from flows.model import (
     ALLOWED_METRIC_RANGES,
+    Branch,
     ChoiceStep,
     EndStep,
     Flow,
@@ -109,33 +110,67 @@ def _successors(flow: Flow, index: int) -> list[tuple[Path_, str]]:
 
 def check(flow: Flow) -> list[Problem]:
     """Every problem found in a shape-valid flow; empty when the flow is good to run."""
-    problems: list[Problem] = []
-    add = lambda path, message: problems.append(Problem(path, message))  # noqa: E731
-    languages = set(flow.languages)
-    if flow.default_language not in languages:
-        add(
+    ids = _first_index_of_ids(flow)
+    names, kinds = known_names(flow), name_kinds(flow)
+    return [
+        *_check_default_language(flow),
+        *_check_ids(flow),
+        *_check_translations(flow),
+        *_check_placeholders(flow, names),
+        *(
+            problem
+            for index in range(len(flow.steps))
+            for problem in _check_step(flow, index, names, kinds)
+        ),
+        *_check_escalation(flow, names, kinds),
+        *_check_links(flow, ids),
+        *_check_reachable(flow, ids),
+        *_message_loops(flow, ids),
+    ]
+
+
+def _first_index_of_ids(flow: Flow) -> dict[str, int]:
+    """Each step id with the index of the first step that has it."""
+    ids: dict[str, int] = {}
+    for index, step in enumerate(flow.steps):
+        ids.setdefault(step.id, index)
+    return ids
+
+
+def _check_default_language(flow: Flow) -> Iterator[Problem]:
+    if flow.default_language not in flow.languages:
+        yield Problem(
             ("default_language",),
             f"default_language '{flow.default_language}' is not one of languages {flow.languages}",
         )
 
-    ids: dict[str, int] = {}
+
+def _check_ids(flow: Flow) -> Iterator[Problem]:
+    """Step ids are unique, and no answer is saved under a variable's name."""
+    seen: set[str] = set()
     for index, step in enumerate(flow.steps):
-        if step.id in ids:
-            add(("steps", index, "id"), f"step id '{step.id}' is used twice; ids must be unique")
-        ids.setdefault(step.id, index)
+        if step.id in seen:
+            yield Problem(
+                ("steps", index, "id"), f"step id '{step.id}' is used twice; ids must be unique"
+            )
+        seen.add(step.id)
         if isinstance(step, ScaleStep | ChoiceStep | OpenStep):
             name = answer_name(step)
             if name in flow.variables or name in BUILTIN_NAMES:
-                add(
+                yield Problem(
                     ("steps", index),
                     f"step '{step.id}' saves its answer as '{name}', which is "
                     "already a variable name",
                 )
 
+
+def _check_translations(flow: Flow) -> Iterator[Problem]:
+    """Every text has one entry per language of the flow, and no other."""
+    languages = set(flow.languages)
     for path, text in _texts(flow):
         if isinstance(text, str):
             if len(languages) > 1:
-                add(
+                yield Problem(
                     path,
                     f"missing translation: write one text per language, e.g. "
                     f"{{{', '.join(f'{lang}: ...' for lang in flow.languages)}}}",
@@ -143,71 +178,94 @@ def check(flow: Flow) -> list[Problem]:
             continue
         for language in flow.languages:
             if not text.get(language, "").strip():
-                add(path, f"{_where(flow, path)}: missing translation for '{language}'")
+                yield Problem(path, f"{_where(flow, path)}: missing translation for '{language}'")
         for language in text:
             if language not in languages:
-                add(
+                yield Problem(
                     (*path, language),
                     f"language '{language}' is not in the flow's languages {flow.languages}",
                 )
 
-    names = known_names(flow)
-    kinds = name_kinds(flow)
+
+def _check_placeholders(flow: Flow, names: set[str]) -> Iterator[Problem]:
+    """Texts use only `{variables}` the flow knows."""
     for path, text in _texts(flow):
         for value in [text] if isinstance(text, str) else text.values():
             for name in placeholders(value):
                 if name not in names:
-                    add(path, f"unknown variable '{{{name}}}'; known: {listing(sorted(names))}")
+                    yield Problem(
+                        path, f"unknown variable '{{{name}}}'; known: {listing(sorted(names))}"
+                    )
 
-    for index, step in enumerate(flow.steps):
-        if isinstance(step, ChoiceStep):
-            seen: set[str] = set()
-            for number, choice in enumerate(step.choices):
-                if choice.value in seen:
-                    add(
-                        ("steps", index, "choices", number, "value"),
-                        f"step '{step.id}': two choices have the value '{choice.value}'; "
-                        "each needs its own",
-                    )
-                seen.add(choice.value)
-        if isinstance(step, ScaleStep):
-            problems.extend(_check_scale(step, index))
-        next_ = getattr(step, "next", None)
-        if isinstance(next_, list):
-            for arm, branch in enumerate(next_):
-                last = arm == len(next_) - 1
-                if branch.if_ is None and not last:
-                    add(
-                        ("steps", index, "next", arm),
-                        "only the last arm may omit 'if'; arms below it would never be used",
-                    )
-                if branch.if_ is not None and last:
-                    add(
-                        ("steps", index, "next", arm),
-                        "the last arm of 'next' needs no 'if': "
-                        "add a final '- goto: <step>' for answers no condition matches",
-                    )
-                if branch.if_ is not None:
-                    try:
-                        check_condition(branch.if_, names, kinds)
-                    except ConditionError as exc:
-                        add(("steps", index, "next", arm, "if"), str(exc))
 
+def _check_step(
+    flow: Flow, index: int, names: set[str], kinds: dict[str, Kind]
+) -> Iterator[Problem]:
+    """One step on its own: its choices, its scale and the arms of its `next`."""
+    step = flow.steps[index]
+    if isinstance(step, ChoiceStep):
+        seen: set[str] = set()
+        for number, choice in enumerate(step.choices):
+            if choice.value in seen:
+                yield Problem(
+                    ("steps", index, "choices", number, "value"),
+                    f"step '{step.id}': two choices have the value '{choice.value}'; "
+                    "each needs its own",
+                )
+            seen.add(choice.value)
+    if isinstance(step, ScaleStep):
+        yield from _check_scale(step, index)
+    next_ = getattr(step, "next", None)
+    if isinstance(next_, list):
+        yield from _check_arms(next_, ("steps", index, "next"), names, kinds)
+
+
+def _check_arms(
+    arms: list[Branch], path: Path_, names: set[str], kinds: dict[str, Kind]
+) -> Iterator[Problem]:
+    """Only the last arm of a conditional `next` goes without `if`; each `if` is valid."""
+    for arm, branch in enumerate(arms):
+        last = arm == len(arms) - 1
+        if branch.if_ is None and not last:
+            yield Problem(
+                (*path, arm),
+                "only the last arm may omit 'if'; arms below it would never be used",
+            )
+        if branch.if_ is not None and last:
+            yield Problem(
+                (*path, arm),
+                "the last arm of 'next' needs no 'if': "
+                "add a final '- goto: <step>' for answers no condition matches",
+            )
+        if branch.if_ is not None:
+            try:
+                check_condition(branch.if_, names, kinds)
+            except ConditionError as exc:
+                yield Problem((*path, arm, "if"), str(exc))
+
+
+def _check_escalation(flow: Flow, names: set[str], kinds: dict[str, Kind]) -> Iterator[Problem]:
     for number, rule in enumerate(flow.escalation):
         try:
             check_condition(rule.when, names, kinds)
         except ConditionError as exc:
-            add(("escalation", number, "when"), str(exc))
+            yield Problem(("escalation", number, "when"), str(exc))
 
+
+def _check_links(flow: Flow, ids: dict[str, int]) -> Iterator[Problem]:
+    """Every `next` and `goto` names a step that exists."""
     for index in range(len(flow.steps)):
         for path, target in _successors(flow, index):
             if target not in ids:
-                add(
+                yield Problem(
                     path,
                     f"'next' points to '{target}', but no step has that id; "
                     f"steps: {listing(list(ids))}",
                 )
 
+
+def _check_reachable(flow: Flow, ids: dict[str, int]) -> Iterator[Problem]:
+    """Every step can be reached from the first one."""
     reachable = {0}
     queue = [0]
     while queue:
@@ -218,9 +276,7 @@ def check(flow: Flow) -> list[Problem]:
                 queue.append(ids[target])
     for index, step in enumerate(flow.steps):
         if index not in reachable and ids.get(step.id) == index:
-            add(("steps", index), f"step '{step.id}' is unreachable: no step leads to it")
-    problems.extend(_message_loops(flow, ids))
-    return problems
+            yield Problem(("steps", index), f"step '{step.id}' is unreachable: no step leads to it")
 
 
 def _message_loops(flow: Flow, ids: dict[str, int]) -> list[Problem]:
@@ -317,6 +373,7 @@ def _shortest_loop(start: int, links: dict[int, list[int]], part: set[int]) -> l
 
 
 def _check_scale(step: ScaleStep, index: int) -> list[Problem]:
+    """A scale's range fits its metric."""
     path: Path_ = ("steps", index)
     metric = step.metric
     if metric in ALLOWED_METRIC_RANGES:

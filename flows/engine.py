@@ -240,7 +240,7 @@ def _record(turn: _Turn, step: Step, value: Any, text: str) -> None:
 
 
 def _next_step(turn: _Turn, step: Step) -> str | None:
-    next_ = getattr(step, "next", None)
+    next_ = step.next if isinstance(step, MessageStep | ScaleStep | ChoiceStep | OpenStep) else None
     if next_ is None:
         index = turn.flow.steps.index(step)
         return turn.flow.steps[index + 1].id if index + 1 < len(turn.flow.steps) else None
