@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -252,16 +253,23 @@ def _check_escalation(flow: Flow, names: set[str], kinds: dict[str, Kind]) -> It
             yield Problem(("escalation", number, "when"), str(exc))
 
 
+MAX_SUGGESTIONS = 50
+"""Dangling targets given a "did you mean" (each costs a pass over the ids)."""
+
+
 def _check_links(flow: Flow, ids: dict[str, int]) -> Iterator[Problem]:
-    """Every `next` and `goto` names a step that exists."""
+    """Every `next` and `goto` names a step that exists; a near miss gets a suggestion."""
+    suggestions: dict[str, str | None] = {}
     for index in range(len(flow.steps)):
         for path, target in _successors(flow, index):
-            if target not in ids:
-                yield Problem(
-                    path,
-                    f"'next' points to '{target}', but no step has that id; "
-                    f"steps: {listing(list(ids))}",
-                )
+            if target in ids:
+                continue
+            if target not in suggestions and len(suggestions) < MAX_SUGGESTIONS:
+                close = difflib.get_close_matches(target, ids, n=1)
+                suggestions[target] = close[0] if close else None
+            suggestion = suggestions.get(target)
+            hint = f"did you mean '{suggestion}'?" if suggestion else f"steps: {listing(list(ids))}"
+            yield Problem(path, f"'next' points to '{target}', but no step has that id; {hint}")
 
 
 def _check_reachable(flow: Flow, ids: dict[str, int]) -> Iterator[Problem]:

@@ -347,8 +347,20 @@ def test_bad_journey_stage_lists_the_choices() -> None:
 def test_dangling_next_target() -> None:
     source = variant("goto: thanks", "goto: thank_you")
     assert refused_once(source) == (
-        "x.yaml:19:9: 'next' points to 'thank_you', but no step has that id; "
-        "steps: ask_score, why_low, thanks"
+        "x.yaml:19:9: 'next' points to 'thank_you', but no step has that id; did you mean 'thanks'?"
+    )
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("thanks_", "thanks"), ("why_lo", "why_low")])
+def test_a_mistyped_goto_suggests_the_step_meant(typo: str, meant: str) -> None:
+    source = variant("goto: thanks", f"goto: {typo}")
+    assert refused_once(source).endswith(f"no step has that id; did you mean '{meant}'?")
+
+
+def test_a_mistyped_plain_next_suggests_the_step_meant() -> None:
+    source = variant("    type: open\n", "    type: open\n    next: thank\n")
+    assert str(refused(source)[0]) == (
+        "x.yaml:22:5: 'next' points to 'thank', but no step has that id; did you mean 'thanks'?"
     )
 
 
@@ -616,7 +628,7 @@ def test_registry_keeps_the_running_version_while_a_file_is_broken(tmp_path: Pat
     errors = registry.refresh()
     assert [str(e) for e in errors] == [
         f"{path}:19:9: 'next' points to 'thank_you', but no step has that id; "
-        "steps: ask_score, why_low, thanks"
+        "did you mean 'thanks'?"
     ]
     assert registry.current("demo") is first
 
