@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from flows.conditions import ConditionError, Kind, check_condition
+from flows.conditions import ConditionError, Kind, check_condition, listing
 from flows.model import (
     ALLOWED_METRIC_RANGES,
+    Branch,
     ChoiceStep,
     EndStep,
     Flow,
@@ -108,33 +111,67 @@ def _successors(flow: Flow, index: int) -> list[tuple[Path_, str]]:
 
 def check(flow: Flow) -> list[Problem]:
     """Every problem found in a shape-valid flow; empty when the flow is good to run."""
-    problems: list[Problem] = []
-    add = lambda path, message: problems.append(Problem(path, message))  # noqa: E731
-    languages = set(flow.languages)
-    if flow.default_language not in languages:
-        add(
+    ids = _first_index_of_ids(flow)
+    names, kinds = known_names(flow), name_kinds(flow)
+    return [
+        *_check_default_language(flow),
+        *_check_ids(flow),
+        *_check_translations(flow),
+        *_check_placeholders(flow, names),
+        *(
+            problem
+            for index in range(len(flow.steps))
+            for problem in _check_step(flow, index, names, kinds)
+        ),
+        *_check_escalation(flow, names, kinds),
+        *_check_links(flow, ids),
+        *_check_reachable(flow, ids),
+        *_message_loops(flow, ids),
+    ]
+
+
+def _first_index_of_ids(flow: Flow) -> dict[str, int]:
+    """Each step id with the index of the first step that has it."""
+    ids: dict[str, int] = {}
+    for index, step in enumerate(flow.steps):
+        ids.setdefault(step.id, index)
+    return ids
+
+
+def _check_default_language(flow: Flow) -> Iterator[Problem]:
+    if flow.default_language not in flow.languages:
+        yield Problem(
             ("default_language",),
             f"default_language '{flow.default_language}' is not one of languages {flow.languages}",
         )
 
-    ids: dict[str, int] = {}
+
+def _check_ids(flow: Flow) -> Iterator[Problem]:
+    """Step ids are unique, and no answer is saved under a variable's name."""
+    seen: set[str] = set()
     for index, step in enumerate(flow.steps):
-        if step.id in ids:
-            add(("steps", index, "id"), f"step id '{step.id}' is used twice; ids must be unique")
-        ids.setdefault(step.id, index)
+        if step.id in seen:
+            yield Problem(
+                ("steps", index, "id"), f"step id '{step.id}' is used twice; ids must be unique"
+            )
+        seen.add(step.id)
         if isinstance(step, ScaleStep | ChoiceStep | OpenStep):
             name = answer_name(step)
             if name in flow.variables or name in BUILTIN_NAMES:
-                add(
+                yield Problem(
                     ("steps", index),
                     f"step '{step.id}' saves its answer as '{name}', which is "
                     "already a variable name",
                 )
 
+
+def _check_translations(flow: Flow) -> Iterator[Problem]:
+    """Every text has one entry per language of the flow, and no other."""
+    languages = set(flow.languages)
     for path, text in _texts(flow):
         if isinstance(text, str):
             if len(languages) > 1:
-                add(
+                yield Problem(
                     path,
                     f"missing translation: write one text per language, e.g. "
                     f"{{{', '.join(f'{lang}: ...' for lang in flow.languages)}}}",
@@ -142,71 +179,101 @@ def check(flow: Flow) -> list[Problem]:
             continue
         for language in flow.languages:
             if not text.get(language, "").strip():
-                add(path, f"{_where(flow, path)}: missing translation for '{language}'")
+                yield Problem(path, f"{_where(flow, path)}: missing translation for '{language}'")
         for language in text:
             if language not in languages:
-                add(
+                yield Problem(
                     (*path, language),
                     f"language '{language}' is not in the flow's languages {flow.languages}",
                 )
 
-    names = known_names(flow)
-    kinds = name_kinds(flow)
+
+def _check_placeholders(flow: Flow, names: set[str]) -> Iterator[Problem]:
+    """Texts use only `{variables}` the flow knows."""
     for path, text in _texts(flow):
         for value in [text] if isinstance(text, str) else text.values():
             for name in placeholders(value):
                 if name not in names:
-                    add(path, f"unknown variable '{{{name}}}'; known: {', '.join(sorted(names))}")
+                    yield Problem(
+                        path, f"unknown variable '{{{name}}}'; known: {listing(sorted(names))}"
+                    )
 
-    for index, step in enumerate(flow.steps):
-        if isinstance(step, ChoiceStep):
-            seen: set[str] = set()
-            for number, choice in enumerate(step.choices):
-                if choice.value in seen:
-                    add(
-                        ("steps", index, "choices", number, "value"),
-                        f"step '{step.id}': two choices have the value '{choice.value}'; "
-                        "each needs its own",
-                    )
-                seen.add(choice.value)
-        if isinstance(step, ScaleStep):
-            problems.extend(_check_scale(step, index))
-        next_ = getattr(step, "next", None)
-        if isinstance(next_, list):
-            for arm, branch in enumerate(next_):
-                last = arm == len(next_) - 1
-                if branch.if_ is None and not last:
-                    add(
-                        ("steps", index, "next", arm),
-                        "only the last arm may omit 'if'; arms below it would never be used",
-                    )
-                if branch.if_ is not None and last:
-                    add(
-                        ("steps", index, "next", arm),
-                        "the last arm of 'next' needs no 'if': "
-                        "add a final '- goto: <step>' for answers no condition matches",
-                    )
-                if branch.if_ is not None:
-                    try:
-                        check_condition(branch.if_, names, kinds)
-                    except ConditionError as exc:
-                        add(("steps", index, "next", arm, "if"), str(exc))
 
+def _check_step(
+    flow: Flow, index: int, names: set[str], kinds: dict[str, Kind]
+) -> Iterator[Problem]:
+    """One step on its own: its choices, its scale and the arms of its `next`."""
+    step = flow.steps[index]
+    if isinstance(step, ChoiceStep):
+        seen: set[str] = set()
+        for number, choice in enumerate(step.choices):
+            if choice.value in seen:
+                yield Problem(
+                    ("steps", index, "choices", number, "value"),
+                    f"step '{step.id}': two choices have the value '{choice.value}'; "
+                    "each needs its own",
+                )
+            seen.add(choice.value)
+    if isinstance(step, ScaleStep):
+        yield from _check_scale(step, index)
+    next_ = getattr(step, "next", None)
+    if isinstance(next_, list):
+        yield from _check_arms(next_, ("steps", index, "next"), names, kinds)
+
+
+def _check_arms(
+    arms: list[Branch], path: Path_, names: set[str], kinds: dict[str, Kind]
+) -> Iterator[Problem]:
+    """Only the last arm of a conditional `next` goes without `if`; each `if` is valid."""
+    for arm, branch in enumerate(arms):
+        last = arm == len(arms) - 1
+        if branch.if_ is None and not last:
+            yield Problem(
+                (*path, arm),
+                "only the last arm may omit 'if'; arms below it would never be used",
+            )
+        if branch.if_ is not None and last:
+            yield Problem(
+                (*path, arm),
+                "the last arm of 'next' needs no 'if': "
+                "add a final '- goto: <step>' for answers no condition matches",
+            )
+        if branch.if_ is not None:
+            try:
+                check_condition(branch.if_, names, kinds)
+            except ConditionError as exc:
+                yield Problem((*path, arm, "if"), str(exc))
+
+
+def _check_escalation(flow: Flow, names: set[str], kinds: dict[str, Kind]) -> Iterator[Problem]:
     for number, rule in enumerate(flow.escalation):
         try:
             check_condition(rule.when, names, kinds)
         except ConditionError as exc:
-            add(("escalation", number, "when"), str(exc))
+            yield Problem(("escalation", number, "when"), str(exc))
 
+
+MAX_SUGGESTIONS = 50
+"""Dangling targets given a "did you mean" (each costs a pass over the ids)."""
+
+
+def _check_links(flow: Flow, ids: dict[str, int]) -> Iterator[Problem]:
+    """Every `next` and `goto` names a step that exists; a near miss gets a suggestion."""
+    suggestions: dict[str, str | None] = {}
     for index in range(len(flow.steps)):
         for path, target in _successors(flow, index):
-            if target not in ids:
-                add(
-                    path,
-                    f"'next' points to '{target}', but no step has that id; "
-                    f"steps: {', '.join(ids)}",
-                )
+            if target in ids:
+                continue
+            if target not in suggestions and len(suggestions) < MAX_SUGGESTIONS:
+                close = difflib.get_close_matches(target, ids, n=1)
+                suggestions[target] = close[0] if close else None
+            suggestion = suggestions.get(target)
+            hint = f"did you mean '{suggestion}'?" if suggestion else f"steps: {listing(list(ids))}"
+            yield Problem(path, f"'next' points to '{target}', but no step has that id; {hint}")
 
+
+def _check_reachable(flow: Flow, ids: dict[str, int]) -> Iterator[Problem]:
+    """Every step can be reached from the first one."""
     reachable = {0}
     queue = [0]
     while queue:
@@ -217,38 +284,33 @@ def check(flow: Flow) -> list[Problem]:
                 queue.append(ids[target])
     for index, step in enumerate(flow.steps):
         if index not in reachable and ids.get(step.id) == index:
-            add(("steps", index), f"step '{step.id}' is unreachable: no step leads to it")
-    problems.extend(_message_loops(flow, ids))
-    return problems
+            yield Problem(("steps", index), f"step '{step.id}' is unreachable: no step leads to it")
 
 
 def _message_loops(flow: Flow, ids: dict[str, int]) -> list[Problem]:
-    """Loops made only of message steps: the bot would talk forever without waiting."""
-    problems: list[Problem] = []
-    reported: set[int] = set()
+    """Loops made only of message steps: the bot would talk forever without waiting.
+
+    One problem per loop, found in time linear in the flow's size: the strongly connected
+    parts of the message-to-message links, then the shortest way round from each part's
+    first step.
+    """
 
     def talks_on(index: int) -> list[int]:
         targets = (ids.get(target) for _, target in _successors(flow, index))
         return [t for t in targets if t is not None and isinstance(flow.steps[t], MessageStep)]
 
-    for start, step in enumerate(flow.steps):
-        if not isinstance(step, MessageStep) or start in reported or ids[step.id] != start:
-            continue
-        came_from: dict[int, int] = {}
-        queue = [start]
-        while queue and start not in came_from:
-            index = queue.pop(0)
-            for target in talks_on(index):
-                if target not in came_from:
-                    came_from[target] = index
-                    queue.append(target)
-        if start not in came_from:
-            continue
-        loop = [start]
-        while came_from[loop[-1]] != start:
-            loop.append(came_from[loop[-1]])
-        loop = [start, *reversed(loop[1:]), start]
-        reported.update(loop)
+    messages = [
+        index
+        for index, step in enumerate(flow.steps)
+        if isinstance(step, MessageStep) and ids[step.id] == index
+    ]
+    links = {index: talks_on(index) for index in messages}
+    problems: list[Problem] = []
+    for part in _strongly_connected(messages, links):
+        start = min(part)
+        if len(part) == 1 and start not in links[start]:
+            continue  # a single message that does not lead to itself
+        loop = _shortest_loop(start, links, part)
         problems.append(
             Problem(
                 ("steps", start),
@@ -258,10 +320,68 @@ def _message_loops(flow: Flow, ids: dict[str, int]) -> list[Problem]:
                 "add a question, an end or a handoff to it",
             )
         )
-    return problems
+    return sorted(problems, key=lambda problem: problem.path)
+
+
+def _strongly_connected(nodes: list[int], links: dict[int, list[int]]) -> list[set[int]]:
+    """Tarjan's strongly connected components, without recursion."""
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    stack: list[int] = []
+    on_stack: set[int] = set()
+    parts: list[set[int]] = []
+    for root in nodes:
+        if root in order:
+            continue
+        work = [(root, iter(links[root]))]
+        order[root] = low[root] = len(order)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in order:
+                    order[target] = low[target] = len(order)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(links[target])))
+                elif target in on_stack:
+                    low[node] = min(low[node], order[target])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == order[node]:
+                part: set[int] = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    part.add(member)
+                    if member == node:
+                        break
+                parts.append(part)
+    return parts
+
+
+def _shortest_loop(start: int, links: dict[int, list[int]], part: set[int]) -> list[int]:
+    """The shortest way from `start` back to itself inside one strongly connected part."""
+    came_from: dict[int, int] = {}
+    queue = deque([start])
+    while queue and start not in came_from:
+        index = queue.popleft()
+        for target in links[index]:
+            if target in part and target not in came_from:
+                came_from[target] = index
+                queue.append(target)
+    loop = [start]
+    while came_from[loop[-1]] != start:
+        loop.append(came_from[loop[-1]])
+    return [start, *reversed(loop[1:]), start]
 
 
 def _check_scale(step: ScaleStep, index: int) -> list[Problem]:
+    """A scale's range fits its metric."""
     path: Path_ = ("steps", index)
     metric = step.metric
     if metric in ALLOWED_METRIC_RANGES:

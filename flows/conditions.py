@@ -46,6 +46,12 @@ _ALLOWED = (
 )
 
 
+MAX_LENGTH = 1000
+"""Characters a condition may have; split a longer one into several `next` arms."""
+MAX_DEPTH = 50
+"""Levels a condition may nest (brackets, `not`, operators); evaluation recurses per level."""
+
+
 class ConditionError(ValueError):
     """A condition that is not valid in the flow language."""
 
@@ -63,27 +69,69 @@ def check_condition(
     compares each with the right kind of value (a score with a number, a choice with one
     of its values)."""
     known = set(known_names)
-    try:
-        tree = ast.parse(expression.strip(), mode="eval")
-    except SyntaxError as exc:
-        hint = " (compare with ==, not =)" if _SINGLE_EQUALS.search(expression) else ""
-        raise ConditionError(f"condition '{expression}' is not valid: {exc.msg}{hint}") from None
+    tree = _parse(expression)
+    shown = _shown(expression)
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise ConditionError(
-                f"condition '{expression}' uses {type(node).__name__}, which is not allowed; "
+                f"condition '{shown}' uses {type(node).__name__}, which is not allowed; "
                 "use comparisons (<, <=, ==, !=, in), and, or, not, numbers and quoted words"
             )
         if isinstance(node, ast.Name) and node.id not in known:
-            names = ", ".join(sorted(known)) or "none"
+            names = listing(sorted(known)) or "none"
             raise ConditionError(
-                f"condition '{expression}' uses unknown name '{node.id}'; known names: {names}"
+                f"condition '{shown}' uses unknown name '{node.id}'; known names: {names}"
             )
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
             for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
-                _check_pair(expression, op, left, right, kinds or {})
+                _check_pair(shown, op, left, right, kinds or {})
+
+
+def listing(names: list[str], limit: int = 30) -> str:
+    """Names joined by commas, at most `limit` of them ("a, b, … and 12 more")."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])}, … and {len(names) - limit} more"
+
+
+def _shown(expression: str) -> str:
+    """The condition as quoted in a message: a long one is cut short."""
+    return expression if len(expression) <= 80 else f"{expression[:60]}…"
+
+
+def _parse(expression: str) -> ast.Expression:
+    """The syntax tree of a condition of bounded length and depth; ConditionError otherwise.
+
+    The bounds come first, so that no input makes the parser recurse without end or the
+    check take more than linear time.
+    """
+    shown = _shown(expression)
+    if len(expression) > MAX_LENGTH:
+        raise ConditionError(
+            f"condition '{shown}' is {len(expression)} characters long; keep it under "
+            f"{MAX_LENGTH} (split it into several 'next' arms)"
+        )
+    too_deep = ConditionError(
+        f"condition '{shown}' nests deeper than {MAX_DEPTH} levels; write it more simply"
+    )
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError as exc:
+        if "too many nested" in (exc.msg or ""):
+            raise too_deep from None
+        hint = " (compare with ==, not =)" if _SINGLE_EQUALS.search(expression) else ""
+        raise ConditionError(f"condition '{shown}' is not valid: {exc.msg}{hint}") from None
+    except (RecursionError, MemoryError, ValueError, OverflowError):
+        raise too_deep from None
+    level: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while level:  # iterative: a deep tree must not make this check recurse either
+        node, depth = level.pop()
+        if depth > MAX_DEPTH:
+            raise too_deep
+        level.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return tree
 
 
 def _constants(node: ast.expr) -> list[object] | None:

@@ -24,6 +24,7 @@ from flows.events import (
     InterviewStarted,
     LanguageChanged,
     MetricRecorded,
+    QuestionSkipped,
 )
 from flows.matching import (
     DEFAULT_HANDOFF_KEYWORDS,
@@ -45,11 +46,17 @@ from flows.model import (
     answer_name,
     scale_range,
 )
-from flows.scores import parse_score
+from flows.scores import is_fractional, parse_score
 from flows.state import Button, ConversationState, Inbound, Outbound, Outcome
 
 MAX_STEPS = 50
 """Steps run for one inbound message before the engine stops a runaway loop."""
+ESCAPE_AFTER = 3
+"""Unusable answers to one question after which the re-ask offers a way out: skip the
+question or talk to a person (buttons, and the skip and handoff words)."""
+SKIP = "!skip"
+PERSON = "!person"
+"""Button values of the way out; `!` is in no choice value and no score."""
 
 
 class _Turn:
@@ -151,15 +158,38 @@ def advance(flow: Flow, state: ConversationState, inbound: Inbound) -> Outcome:
     if turn.state.step_id is None:  # nothing asked (should not happen while active)
         return turn.outcome()
     step = flow.step(turn.state.step_id)
+    if turn.state.attempts >= ESCAPE_AFTER and _took_the_way_out(turn, step, inbound, text):
+        return turn.outcome()
     value = _read_answer(step, inbound, text)
     if value is _INVALID:
         turn.events.append(AnswerRejected(step.id, inbound.button or text))
         turn.state = turn.state.evolve(attempts=turn.state.attempts + 1)
-        turn.outbound.append(_reask(turn, step))
+        turn.outbound.append(_reask(turn, step, text if inbound.button is None else ""))
         return turn.outcome()
     _record(turn, step, value, text)
     _run_from(turn, _next_step(turn, step))
     return turn.outcome()
+
+
+def _took_the_way_out(turn: _Turn, step: Step, inbound: Inbound, text: str) -> bool:
+    """Skip the question or hand off, when the customer chose one of the offered ways out."""
+    typed = inbound.button is None
+    if inbound.button == f"{step.id}:{PERSON}" or (
+        typed and matches_keyword(text, DEFAULT_HANDOFF_KEYWORDS)  # even when a flow has its own
+    ):
+        turn.outbound.append(Outbound(turn.builtin("handoff")))
+        _hand_off(turn, "customer-request", "high", step.id)
+        return True
+    typed_skip = typed and matches_keyword(text, SKIP_KEYWORDS)
+    if inbound.button != f"{step.id}:{SKIP}" and not typed_skip:
+        return False
+    if typed_skip and _read_answer(step, inbound, text) is not _INVALID:
+        return False  # "没有" may be a choice's label or an open answer: an answer wins
+    assert isinstance(step, ScaleStep | ChoiceStep | OpenStep)
+    turn.events.append(QuestionSkipped(step.id, answer_name(step)))
+    turn.state = turn.state.evolve(attempts=0)
+    _run_from(turn, _next_step(turn, step))
+    return True
 
 
 _INVALID: Any = object()
@@ -210,7 +240,7 @@ def _record(turn: _Turn, step: Step, value: Any, text: str) -> None:
 
 
 def _next_step(turn: _Turn, step: Step) -> str | None:
-    next_ = getattr(step, "next", None)
+    next_ = step.next if isinstance(step, MessageStep | ScaleStep | ChoiceStep | OpenStep) else None
     if next_ is None:
         index = turn.flow.steps.index(step)
         return turn.flow.steps[index + 1].id if index + 1 < len(turn.flow.steps) else None
@@ -279,23 +309,32 @@ def _question(turn: _Turn, step: ScaleStep | ChoiceStep | OpenStep) -> Outbound:
     return Outbound(text, (), "", step.id)
 
 
-def _reask(turn: _Turn, step: Step) -> Outbound:
+def _reask(turn: _Turn, step: Step, typed: str) -> Outbound:
     question = (
         _question(turn, step) if isinstance(step, ScaleStep | ChoiceStep | OpenStep) else None
     )
     assert question is not None
     if isinstance(step, ScaleStep):
         low, high = scale_range(step)
-        text = (
-            turn.say(step.reask)
-            if step.reask
-            else turn.builtin(
-                "reask_scale", low=low, high=high, example=high - 1 if high > 1 else high
-            )
-        )
-        return Outbound(text, question.buttons, "", step.id)  # the re-ask says how to answer
-    if isinstance(step, ChoiceStep):
+        example = high - 1 if high > 1 else high
+        if is_fractional(typed):  # "7.5": say what is wrong with it
+            text = turn.builtin("reask_whole_number", low=low, high=high, example=example)
+        elif step.reask:
+            text = turn.say(step.reask)
+        else:
+            text = turn.builtin("reask_scale", low=low, high=high, example=example)
+        hint = ""  # the re-ask says how to answer
+    elif isinstance(step, ChoiceStep):
         text = turn.say(step.reask) if step.reask else turn.builtin("reask_choice")
+        hint = question.hint
     else:
-        text = turn.builtin("reask_open")
-    return Outbound(text, question.buttons, question.hint, step.id)
+        text, hint = turn.builtin("reask_open"), question.hint
+    buttons = question.buttons
+    if turn.state.attempts >= ESCAPE_AFTER:
+        text = f"{text}\n{turn.builtin('escape_offer')}"
+        buttons = (
+            *buttons,
+            Button(turn.builtin("escape_skip"), f"{step.id}:{SKIP}"),
+            Button(turn.builtin("escape_person"), f"{step.id}:{PERSON}"),
+        )
+    return Outbound(text, buttons, hint, step.id)

@@ -56,6 +56,15 @@ class AnswerRejected(Event):
 
 
 @dataclass(frozen=True)
+class QuestionSkipped(Event):
+    """The customer took the way out offered after repeated re-asks: no answer is kept."""
+
+    name: ClassVar[str] = "question-skipped"
+    step_id: str
+    variable: str
+
+
+@dataclass(frozen=True)
 class LanguageChanged(Event):
     name: ClassVar[str] = "language-changed"
     old: str

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from flows.checks import check
 from flows.model import STEP_KINDS, Flow
-from flows.safe_yaml import Path_, Position, YamlError, read_yaml
+from flows.safe_yaml import MAX_BYTES, Path_, Position, YamlError, read_yaml
 
 
 @dataclass(frozen=True)
@@ -142,14 +144,17 @@ def _shape_errors(
         union_member = error["type"] not in ("missing", "extra_forbidden") and len(path) < len(loc)
         found.append((path, _message(error, data, path), union_member))
     # a union reports one error per member; keep the member that got furthest
+    above = {path[:end] for path, _, _ in found for end in range(len(path))}
     result: list[FlowError] = []
     seen: set[tuple[Path_, str]] = set()
+    seen_paths: set[Path_] = set()
     for path, message, union_member in found:
-        if union_member and any(len(o) > len(path) and o[: len(path)] == path for o, _, _ in found):
+        if union_member and path in above:
             continue
-        if (path, message) in seen or (union_member and any(p == path for p, _ in seen)):
+        if (path, message) in seen or (union_member and path in seen_paths):
             continue
         seen.add((path, message))
+        seen_paths.add(path)
         position = _position(positions, path)
         result.append(FlowError(file, position.line, position.column, message))
     return result
@@ -181,19 +186,54 @@ def load_text(source: str, *, file: str = "<text>") -> LoadedFlow:
     return LoadedFlow(flow=flow, version=version_of(source), source=source, file=file)
 
 
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def read_source(path: str | Path) -> str:
+    """The UTF-8 text of a flow file; FlowLoadError for anything that is not a regular file
+    of at most MAX_BYTES (a FIFO, a device, a link to /dev/zero, a directory, a huge file).
+
+    Never blocks: the file's type is checked before opening, the opening does not wait
+    (O_NONBLOCK), the opened file is checked again, and at most MAX_BYTES + 1 are read.
+    """
+    name = str(path)
+
+    def refuse(message: str) -> FlowLoadError:
+        return FlowLoadError([FlowError(name, 1, 1, message)])
+
+    def check(mode: int, size: int) -> None:
+        if not stat.S_ISREG(mode):
+            raise refuse(f"cannot read file: it is {_kind(mode)}, not a regular file")
+        if size > MAX_BYTES:
+            raise refuse(f"file is larger than {MAX_BYTES // 1024} KiB")
+
+    try:
+        before = os.stat(path)  # follows links: a link to /dev/zero is a device
+        check(before.st_mode, before.st_size)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as file:
+            opened = os.fstat(file.fileno())  # the file may have been swapped meanwhile
+            check(opened.st_mode, opened.st_size)
+            raw = file.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise refuse(f"file is larger than {MAX_BYTES // 1024} KiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"not UTF-8 text ({exc.reason})") from None
+
+
 def load_file(path: str | Path) -> LoadedFlow:
     """Read and validate one flow file."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FlowLoadError(
-            [FlowError(str(path), 1, 1, f"cannot read file: {exc.strerror}")]
-        ) from None
-    try:
-        source = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FlowLoadError(
-            [FlowError(str(path), 1, 1, f"not UTF-8 text ({exc.reason})")]
-        ) from None
-    return load_text(source, file=str(path))
+    return load_text(read_source(path), file=str(path))

@@ -206,6 +206,9 @@ class Flow(_Model):
     """How the interview starts."""
     timeout: str | int = "30m"
     """How long to wait for a reply before closing the interview as abandoned (e.g. `30m`)."""
+    quiet_days: int = Field(default=30, ge=0, le=3650, strict=True)
+    """Days after a customer completes this interview during which it is not started
+    for them again (a quiet period against over-surveying); 0 means none. 0 to 3650."""
     handoff_keywords: list[str] | None = None
     """Messages that ask for a human at any point (default: 人工, 转人工, human, agent, ...)."""
     escalation: list[EscalationRule] = []

@@ -1,12 +1,17 @@
 """The flows a server knows: loaded from files, reloaded on change, older versions kept.
 
-A file that breaks is reported and the version that was running stays live.
+A file that breaks is reported and the version that was running stays live. Reading
+never blocks on a special file (see `loader.read_source`), and `refresh_async` does the
+reading and checking in a worker thread so the event loop keeps serving.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from flows.loader import FlowError, FlowLoadError, LoadedFlow, load_file, load_text
@@ -18,14 +23,47 @@ BUILTIN_DIR = Path(__file__).with_name("builtin")
 
 
 def flow_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The .yaml/.yml files named, or found directly inside the folders named."""
+    """The files named, and the .yaml/.yml entries directly inside the folders named.
+
+    A folder's sub-folders are skipped even when named `x.yaml`; other entries that are
+    not regular files (a FIFO, a device) are listed, so that loading refuses them with a
+    clear error instead of hiding them.
+    """
     found: list[Path] = []
     for path in map(Path, paths):
-        if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml")))
-        else:
+        if not path.is_dir():
             found.append(path)
+            continue
+        try:
+            with os.scandir(path) as entries:
+                names = [
+                    entry.name
+                    for entry in entries
+                    if entry.name.endswith((".yaml", ".yml")) and not _is_dir(entry)
+                ]
+        except OSError as exc:
+            log.warning("cannot list flow folder %s: %s", path, exc.strerror)
+            continue
+        found.extend(path / name for name in sorted(names))
     return found
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+Stamp = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """What reading the flow files found: done off the event loop, applied on it."""
+
+    present: set[Path]
+    loaded: list[tuple[Path, Stamp, LoadedFlow | FlowLoadError]]
 
 
 class FlowRegistry:
@@ -35,15 +73,26 @@ class FlowRegistry:
         self.paths = [Path(p) for p in paths]
         self._current: dict[str, LoadedFlow] = {}
         self._versions: dict[tuple[str, str], LoadedFlow] = {}
-        self._stamps: dict[Path, tuple[int, int, int]] = {}
+        self._stamps: dict[Path, Stamp] = {}
+        self._refreshing = asyncio.Lock()
         self._owner: dict[str, Path] = {}
         self.errors: dict[str, list[FlowError]] = {}
 
     def refresh(self) -> list[FlowError]:
         """Reload changed files, retire deleted ones; return the errors of broken files."""
+        return self._apply(self._scan())
+
+    async def refresh_async(self) -> list[FlowError]:
+        """`refresh` for the event loop: files are read and checked in a worker thread, and
+        the registry changes on the loop's own thread. Concurrent calls run one at a time."""
+        async with self._refreshing:
+            scan = await asyncio.to_thread(self._scan)
+            return self._apply(scan)
+
+    def _scan(self) -> _Scan:
+        """Read and check the files that changed since the last refresh; changes nothing."""
         present = set(flow_files(self.paths))
-        for path in set(self._stamps) - present:
-            self._retire(path)
+        loaded: list[tuple[Path, Stamp, LoadedFlow | FlowLoadError]] = []
         # earlier configured folders first, so a later folder's file with the same id wins
         for path in sorted(present, key=lambda p: (self._rank(p), str(p))):
             try:
@@ -55,8 +104,18 @@ class FlowRegistry:
             stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
             if self._stamps.get(path) == stamp:
                 continue
+            try:
+                loaded.append((path, stamp, load_file(path)))
+            except FlowLoadError as exc:
+                loaded.append((path, stamp, exc))
+        return _Scan(present, loaded)
+
+    def _apply(self, scan: _Scan) -> list[FlowError]:
+        for path in set(self._stamps) - scan.present:
+            self._retire(path)
+        for path, stamp, result in scan.loaded:
             self._stamps[path] = stamp
-            self._load(path)
+            self._load(path, result)
         return [error for errors in self.errors.values() for error in errors]
 
     def _retire(self, path: Path) -> None:
@@ -70,12 +129,10 @@ class FlowRegistry:
                 self._current.pop(flow_id, None)
                 log.info("flow %s retired: %s was removed", flow_id, path)
 
-    def _load(self, path: Path) -> None:
-        try:
-            loaded = load_file(path)
-        except FlowLoadError as exc:
-            self.errors[str(path)] = exc.errors
-            for error in exc.errors:
+    def _load(self, path: Path, loaded: LoadedFlow | FlowLoadError) -> None:
+        if isinstance(loaded, FlowLoadError):
+            self.errors[str(path)] = loaded.errors
+            for error in loaded.errors:
                 log.warning("flow file rejected, running version kept: %s", error)
             return
         owner = self._owner.get(loaded.flow.id)

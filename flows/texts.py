@@ -24,6 +24,18 @@ BUILTIN: dict[str, dict[str, str]] = {
         "en": "Sorry, I didn't get that. Please reply with a number from {low} to {high}, "
         "for example {example}.",
     },
+    "reask_whole_number": {
+        "zh": "请回复一个整数（不带小数），{low} 到 {high} 之间，例如 {example}。",
+        "en": "Please reply with a whole number from {low} to {high} (no decimals), "
+        "for example {example}.",
+    },
+    "escape_offer": {
+        "zh": "如果不方便回答，可以回复“跳过”跳过这一题，或回复“人工”转人工客服。",
+        "en": "If this question doesn't fit, reply “skip” to skip it, "
+        "or “human” to talk to a person.",
+    },
+    "escape_skip": {"zh": "跳过此题", "en": "Skip question"},
+    "escape_person": {"zh": "转人工", "en": "Ask a person"},
     "choice_hint": {"zh": "请回复选项前的数字：", "en": "Reply with the number of your choice:"},
     "reask_choice": {
         "zh": "抱歉，我没看懂。请点选一个选项，或回复它前面的数字。",

@@ -22,6 +22,7 @@ from flows.events import (
     InterviewStarted,
     LanguageChanged,
     MetricRecorded,
+    QuestionSkipped,
 )
 from flows.loader import LoadedFlow, load_file, load_text
 from flows.model import Flow
@@ -263,6 +264,41 @@ def test_typed_scores(typed: str, score: int) -> None:
     assert t.state.step_id == ("why_low" if score <= 6 else "why_mid" if score <= 8 else "why_high")
 
 
+@pytest.mark.parametrize(
+    ("typed", "score"),
+    [("给你们打8分", 8), ("满分", 10), ("I'd give you 8", 8), ("definitely 9", 9)],
+)
+def test_scores_typed_in_a_sentence_are_answers(typed: str, score: int) -> None:
+    t = Chat()
+    t.user(typed)
+    assert t.state.answers == {"score": score}
+
+
+@pytest.mark.parametrize(
+    ("hints", "typed", "reply"),
+    [
+        ((), "7.5", "请回复一个整数（不带小数），0 到 10 之间，例如 9。"),
+        ((), "8.5分", "请回复一个整数（不带小数），0 到 10 之间，例如 9。"),
+        (
+            ("en",),
+            "7.5",
+            "Please reply with a whole number from 0 to 10 (no decimals), for example 9.",
+        ),
+    ],
+)
+def test_a_decimal_score_is_reasked_for_a_whole_number(
+    hints: tuple[str, ...], typed: str, reply: str
+) -> None:
+    t = Chat(hints=hints)
+    t.expect_bot(NPS_ZH if not hints else NPS_EN)
+    t.user(typed)
+    reask = t.expect_bot(reply)
+    assert len(reask.buttons) == 11
+    assert t.turn_events == [AnswerRejected("ask_score", typed)]
+    t.user("8")
+    assert t.state.answers == {"score": 8}
+
+
 def test_invalid_text_is_reasked_and_the_interview_goes_on() -> None:
     t = Chat()
     t.expect_bot(NPS_ZH)
@@ -278,6 +314,123 @@ def test_invalid_text_is_reasked_and_the_interview_goes_on() -> None:
     t.expect_bot("谢谢！我们做到哪一点，您会打更高分？\n（回复“跳过”可跳过）")
     assert (t.state.step_id, t.state.attempts) == ("why_mid", 0)
     assert t.state.answers == {"score": 8}
+
+
+ESCAPE_ZH = "如果不方便回答，可以回复“跳过”跳过这一题，或回复“人工”转人工客服。"
+ESCAPE_EN = "If this question doesn't fit, reply “skip” to skip it, or “human” to talk to a person."
+
+
+def stuck(t: Chat, times: int = 3) -> Outbound:
+    """The customer answers `times` times with something that is not a score."""
+    for _ in range(times):
+        t.said.clear()
+        t.user("hmm")
+    (reask,) = t.said
+    t.said.clear()
+    return reask
+
+
+def test_the_third_reask_offers_to_skip_or_talk_to_a_person() -> None:
+    t = Chat()
+    t.expect_bot(NPS_ZH)
+    for attempt in (1, 2):
+        t.user("嗯")
+        assert t.expect_bot(REASK_SCORE_ZH).buttons[-1].payload == "ask_score:10", attempt
+    t.user("不知道")
+    third = t.expect_bot(f"{REASK_SCORE_ZH}\n{ESCAPE_ZH}")
+    assert [(b.label, b.payload) for b in third.buttons[-2:]] == [
+        ("跳过此题", "ask_score:!skip"),
+        ("转人工", "ask_score:!person"),
+    ]
+    assert len(third.buttons) == 13
+    t.user("还是不知道")  # the offer stays on every later re-ask
+    assert t.expect_bot(f"{REASK_SCORE_ZH}\n{ESCAPE_ZH}").buttons == third.buttons
+    assert t.state.attempts == 4
+
+
+def test_the_offer_is_in_english_for_an_english_customer() -> None:
+    t = Chat(hints=("en",))
+    reask = stuck(t)
+    assert reask.text == f"{REASK_SCORE_EN}\n{ESCAPE_EN}"
+    assert [b.label for b in reask.buttons[-2:]] == ["Skip question", "Ask a person"]
+
+
+@pytest.mark.parametrize("skip", [("tap", "ask_score:!skip"), ("user", "skip"), ("user", "跳过")])
+def test_skipping_moves_on_with_the_answer_unset(skip: tuple[str, str]) -> None:
+    t = Chat(hints=("en",))
+    stuck(t)
+    how, what = skip
+    t.tap(what) if how == "tap" else t.user(what)
+    assert t.all_of(QuestionSkipped) == [QuestionSkipped("ask_score", "score")]
+    assert "score" not in t.state.answers
+    assert t.all_of(AnswerRecorded) == [] and t.all_of(MetricRecorded) == []
+    # no condition on a skipped score holds, so the last arm of `next` is taken
+    assert (t.state.step_id, t.state.attempts) == ("why_high", 0)
+    t.user("skip")
+    assert t.state.status == "completed"
+
+
+def test_talking_to_a_person_hands_off_with_the_customers_request() -> None:
+    t = Chat(hints=("en",))
+    stuck(t)
+    t.tap("ask_score:!person")
+    t.expect_bot(HANDOFF_EN)
+    assert t.turn_events == [
+        EscalationRequested("customer-request", "high", "ask_score"),
+        InterviewHandedOff("customer-request"),
+    ]
+    assert t.state.status == "handed_off"
+
+
+def test_the_offered_words_work_in_a_flow_with_its_own_handoff_words() -> None:
+    loaded = flow_from(
+        """
+        id: own_words
+        name: Own words
+        touchpoint: test
+        journey_stage: usage
+        languages: [en]
+        default_language: en
+        handoff_keywords: [operator]
+        steps:
+          - id: ask
+            type: scale
+            range: [1, 5]
+            text: How was it?
+        """
+    )
+    t = Chat(loaded)
+    t.user("human")  # not a handoff word of this flow: a re-ask
+    assert t.state.status == "active"
+    stuck(t, 2)
+    t.user("human")
+    assert t.turn_events[-1] == InterviewHandedOff("customer-request")
+
+
+@pytest.mark.parametrize("payload", ["ask_score:!skip", "ask_score:!person"])
+def test_a_way_out_not_yet_offered_is_reasked(payload: str) -> None:
+    t = Chat(hints=("en",))
+    stuck(t, 2)
+    t.tap(payload)
+    assert t.turn_events == [AnswerRejected("ask_score", payload)]
+    assert t.state.status == "active"
+
+
+def test_a_skip_word_not_yet_offered_is_reasked_on_a_scale() -> None:
+    t = Chat(hints=("en",))
+    stuck(t, 2)
+    t.user("skip")
+    assert t.turn_events == [AnswerRejected("ask_score", "skip")]
+
+
+def test_an_answer_wins_over_the_skip_word_it_looks_like() -> None:
+    t = Chat(CES)
+    t.tap("ask_effort:7")
+    t.said.clear()
+    stuck(t)
+    t.user("没有")  # a label of this choice, and a skip word
+    assert t.state.answers["resolved"] == "no"
+    assert t.all_of(QuestionSkipped) == []
 
 
 @pytest.mark.parametrize("payload", ["ask_score:11", "ask_score:-1", "ask_score:nine", "bogus"])

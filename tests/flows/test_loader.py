@@ -347,8 +347,20 @@ def test_bad_journey_stage_lists_the_choices() -> None:
 def test_dangling_next_target() -> None:
     source = variant("goto: thanks", "goto: thank_you")
     assert refused_once(source) == (
-        "x.yaml:19:9: 'next' points to 'thank_you', but no step has that id; "
-        "steps: ask_score, why_low, thanks"
+        "x.yaml:19:9: 'next' points to 'thank_you', but no step has that id; did you mean 'thanks'?"
+    )
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("thanks_", "thanks"), ("why_lo", "why_low")])
+def test_a_mistyped_goto_suggests_the_step_meant(typo: str, meant: str) -> None:
+    source = variant("goto: thanks", f"goto: {typo}")
+    assert refused_once(source).endswith(f"no step has that id; did you mean '{meant}'?")
+
+
+def test_a_mistyped_plain_next_suggests_the_step_meant() -> None:
+    source = variant("    type: open\n", "    type: open\n    next: thank\n")
+    assert str(refused(source)[0]) == (
+        "x.yaml:22:5: 'next' points to 'thank', but no step has that id; did you mean 'thanks'?"
     )
 
 
@@ -616,7 +628,7 @@ def test_registry_keeps_the_running_version_while_a_file_is_broken(tmp_path: Pat
     errors = registry.refresh()
     assert [str(e) for e in errors] == [
         f"{path}:19:9: 'next' points to 'thank_you', but no step has that id; "
-        "steps: ask_score, why_low, thanks"
+        "did you mean 'thanks'?"
     ]
     assert registry.current("demo") is first
 
@@ -750,3 +762,33 @@ def test_your_copy_of_a_shipped_flow_wins_without_an_error(tmp_path: Path) -> No
     loaded = registry.current("nps")
     assert loaded is not None and loaded.file == str(own / "nps.yaml")
     assert "Hello! How likely" in loaded.source
+
+
+# --- the quiet period --------------------------------------------------------------------
+
+
+def test_quiet_days_default_to_thirty() -> None:
+    assert load_text(BASE).flow.quiet_days == 30
+
+
+@pytest.mark.parametrize("days", [0, 1, 90, 3650])
+def test_quiet_days_within_ten_years_load(days: int) -> None:
+    source = variant("default_language: zh\n", f"default_language: zh\nquiet_days: {days}\n")
+    assert load_text(source).flow.quiet_days == days
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("-1", "'quiet_days': Input should be greater than or equal to 0"),
+        ("3651", "'quiet_days': Input should be less than or equal to 3650"),
+        ("soon", "'quiet_days': Input should be a valid integer"),
+        ("1.5", "'quiet_days': Input should be a valid integer"),
+        ("true", "'quiet_days': Input should be a valid integer"),
+        ('"30"', "'quiet_days': Input should be a valid integer"),
+    ],
+)
+def test_quiet_days_out_of_range_are_refused_at_the_key(value: str, message: str) -> None:
+    source = variant("default_language: zh\n", f"default_language: zh\nquiet_days: {value}\n")
+    error = refused_once(source)
+    assert error.startswith("x.yaml:7:1: ") and message in error
