@@ -12,20 +12,22 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import webchat
-from cxbot import channels
+from cxbot import api_docs, channels
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
+from cxbot.headers import SecurityHeaders
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
 from flows.registry import FlowRegistry
-from storage.database import create_engine, create_sessions
+from storage import server_secrets
+from storage.database import Sessions, create_engine, create_sessions, transaction
 from storage.migrations import upgrade
 
 log = logging.getLogger(__name__)
@@ -154,13 +156,22 @@ def _log_to_stderr_if_unconfigured() -> None:
             logging.getLogger(name).setLevel(logging.INFO)
 
 
+async def _secret_key(settings: Settings, sessions: Sessions) -> bytes:
+    """CXBOT_SECRET_KEY, else the key stored in the database (made by the first process)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    async with transaction(sessions) as session:
+        return (await server_secrets.shared_secret(session=session, name="secret_key")).encode()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing touches the database until start-up."""
     _log_to_stderr_if_unconfigured()
     settings = settings or Settings()
     engine = create_engine(settings.database_url)
     registry = FlowRegistry(settings.flow_paths)
-    service = ConversationService(sessions=create_sessions(engine), registry=registry)
+    sessions = create_sessions(engine)
+    service = ConversationService(sessions=sessions, registry=registry)
     delivery = Delivery(writer=service.writer, clock=service.clock, lease=service.lease)
     runtime = Runtime(settings, engine, registry, service, delivery)
 
@@ -168,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await anyio.to_thread.run_sync(upgrade, settings.database_url)
+        runtime.visitor_ids.use_key(await _secret_key(settings, sessions))
         for error in registry.refresh():
             log.error("%s", error)
         stop_sweeping = asyncio.Event()
@@ -195,9 +207,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await task
             await engine.dispose()
 
-    app = FastAPI(title="cxbot", lifespan=lifespan)
+    app = FastAPI(title="cxbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
@@ -223,7 +236,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A list of the interviews one can take in the browser."""
         return TEMPLATES.TemplateResponse(request, "index.html", {"flows": registry.all()})
 
-    app.include_router(webchat.router(runtime.service, registry))
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        """The icon browsers ask for by themselves (an SVG; pages link it too)."""
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    if settings.api_docs:
+        api_docs.mount(app)
+    chat = webchat.WebChat(runtime.service, registry, runtime.visitor_ids)
+    app.include_router(webchat.router(chat))
     if settings.api_token is not None:
         from cxbot import api
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channel import Hook
+from bot.visitors import VisitorIds
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
 from cxbot.settings import Settings
@@ -26,3 +27,5 @@ class Runtime:
     """Run after migrations and flow loading (channels start their clients here)."""
     on_shutdown: list[Hook] = field(default_factory=list)
     """Run before the database closes, in reverse order."""
+    visitor_ids: VisitorIds = field(default_factory=VisitorIds)
+    """Signs and checks the web chat's visitor cookies; keyed at start-up."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.registry import BUILTIN_DIR
@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     """The bearer token integrators send to /api/v1 (start an interview after an event);
     without it the API is not mounted."""
+    secret_key: SecretStr | None = None
+    """Signs the web chat's visitor cookies (at least 32 characters). Unset: a random key
+    made once and stored in the database, shared by every app process."""
+    frame_ancestors: str = "*"
+    """Who may show /chat/* pages in an iframe: a CSP `frame-ancestors` source list such as
+    `'self' https://www.example.com`, or `'none'`. Other pages are never framed."""
+    api_docs: bool = False
+    """Serve the interactive API docs at /docs and /redoc (their scripts come from a CDN)."""
 
     telegram_bot_token: SecretStr | None = Field(
         default=None,
@@ -98,6 +106,31 @@ class Settings(BaseSettings):
         if self.flows_dir is not None:
             paths.append(self.flows_dir)
         return paths
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _one_source_list(cls, value: str) -> str:
+        if not value.strip() or any(c in value for c in ";,\r\n"):
+            raise ValueError(
+                "frame_ancestors is one CSP source list separated by spaces, "
+                "e.g. \"'self' https://www.example.com\" or \"'none'\""
+            )
+        return " ".join(value.split())
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        key = value.get_secret_value()
+        if key.lower() in PLACEHOLDER_SECRETS or len(set(key)) < 8:
+            raise ValueError(
+                "secret_key looks like a placeholder; leave it unset or use "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        if len(key) < 32:
+            raise ValueError("secret_key is too short: use at least 32 random characters")
+        return value
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

@@ -49,7 +49,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     },
     "stopped": {
         "zh": "好的，本次调查已结束。感谢您抽出时间！",
-        "en": "OK, I've stopped the survey. Thank you for your time!",
+        "en": "OK, this survey has ended. Thank you for your time!",
     },
 }
 

@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # registers the tables
 import storage.nonces  # registers the webhook_nonce table
+import storage.server_secrets  # registers the server_secret table
 import storage.tokens  # noqa: F401 - registers the platform_token table
 
 target_metadata = SQLModel.metadata

@@ -193,7 +193,7 @@ async def test_stop_and_human_commands(
 ) -> None:
     await alice.says("/start")
     await alice.says("/stop")
-    assert alice.last() == "OK, I've stopped the survey. Thank you for your time!"
+    assert alice.last() == "OK, this survey has ended. Thank you for your time!"
     await wei.says("/start")
     await wei.says("/human@cxbot_test_bot")
     assert wei.last().startswith("好的，正在为您转接人工客服")

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from bot.visitors import VisitorIds
 from bot.webchat import COOKIE
 from cxbot.app import BodyLimit, Runtime
 from cxbot.settings import Settings
@@ -92,11 +93,11 @@ async def test_the_visitor_cookie_is_secure_over_https(app: FastAPI) -> None:
 async def test_page_in_chinese_and_in_english(client: httpx.AsyncClient) -> None:
     zh = await open_page(client)
     assert '<html lang="zh">' in zh.text
-    assert "净推荐值（NPS）调查" in zh.text
+    assert "推荐意愿调查" in zh.text
     assert "输入回复…" in zh.text
     en = await open_page(client, lang="en")
     assert '<html lang="en">' in en.text
-    assert "<title>Net Promoter Score survey</title>" in en.text
+    assert "<title>Would you recommend us?</title>" in en.text
     assert "Type your answer…" in en.text
     by_header = await client.get("/chat/nps", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert '<html lang="en">' in by_header.text
@@ -251,6 +252,30 @@ async def test_unknown_flow_is_404(client: httpx.AsyncClient) -> None:
         "/chat/no-such-flow/messages", json={"client_id": client_id(), "start": True}
     )
     assert response.status_code == 404
+    assert response.json() == {"detail": "no flow 'no-such-flow'"}  # the API stays JSON
+
+
+@pytest.mark.parametrize(
+    ("params", "header", "lang", "title"),
+    [
+        ({}, "", "zh", "找不到这份调查"),
+        ({}, "en-US,en;q=0.9", "en", "We can’t find this survey"),
+        ({"lang": "en"}, "zh-CN", "en", "We can’t find this survey"),
+        ({"lang": "zh"}, "en", "zh", "找不到这份调查"),
+    ],
+)
+async def test_an_unknown_survey_link_shows_a_friendly_page(
+    client: httpx.AsyncClient, params: dict[str, str], header: str, lang: str, title: str
+) -> None:
+    page = await client.get("/chat/nope", params=params, headers={"Accept-Language": header})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert f'<html lang="{lang}">' in page.text
+    assert f"<title>{title}</title>" in page.text and f"<h1>{title}</h1>" in page.text
+    other = "en" if lang == "zh" else "zh"
+    assert f'href="?lang={other}"' in page.text
+    assert "detail" not in page.text and "nope" not in page.text
+    assert "set-cookie" not in page.headers
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -449,11 +474,30 @@ async def test_history_after_is_bounded_and_the_flow_must_exist(
     assert (await client.get("/chat/nope/messages")).status_code == 404
 
 
+OTHER_KEY = VisitorIds(b"another server's key, 32 bytes+")
+SIGNED = re.compile(r"[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43}")
+
+
+def signed_cookie(app: FastAPI) -> str:
+    """A visitor cookie as this app's page would issue it."""
+    return runtime(app).visitor_ids.issue()
+
+
 @pytest.mark.parametrize(
     "cookie",
-    ["a" * 31, "a" * 33, "a" * 31 + "=", "ab cd" * 6 + "ef", "a" * 64, "ä" * 32, ""],
+    [
+        "a" * 31,
+        "a" * 32,  # the shape unsigned ids had: anyone could pick one
+        "Ab0_-" * 6 + "zz",
+        "a" * 32 + "." + "b" * 43,
+        "a" * 32 + ".",
+        "ab cd" * 6 + "ef",
+        "ä" * 32,
+        "",
+        OTHER_KEY.issue(),  # signed, but by another key
+    ],
 )
-async def test_a_visitor_cookie_not_issued_by_the_page_is_no_cookie(
+async def test_a_visitor_cookie_not_issued_by_the_server_is_no_cookie(
     app: FastAPI, cookie: str, db_path: Path
 ) -> None:
     transport = httpx.ASGITransport(app=app)
@@ -467,16 +511,28 @@ async def test_a_visitor_cookie_not_issued_by_the_page_is_no_cookie(
         page = await forged.get("/chat/nps", headers=headers)
         assert page.status_code == 200
         issued = page.cookies[COOKIE]
-        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", issued)
+        assert SIGNED.fullmatch(issued)
     assert query(db_path, "SELECT count(*) FROM customer") == [(0,)]
 
 
-async def test_a_well_formed_cookie_is_kept(client: httpx.AsyncClient) -> None:
-    token = "Ab0_-" * 6 + "zz"
+async def test_a_tampered_cookie_is_refused(app: FastAPI, client: httpx.AsyncClient) -> None:
+    visitor, signature = signed_cookie(app).split(".")
+    other = ("b" if visitor[0] == "a" else "a") + visitor[1:]
+    client.cookies.set(COOKIE, f"{other}.{signature}")
+    response = await client.post("/chat/nps/messages", json={"client_id": client_id()})
+    assert response.status_code == 401
+
+
+async def test_a_cookie_the_server_signed_is_kept(
+    app: FastAPI, client: httpx.AsyncClient, db_path: Path
+) -> None:
+    token = signed_cookie(app)
     client.cookies.set(COOKIE, token)
     page = await open_page(client)
     assert "set-cookie" not in page.headers
     assert (await post(client, {"start": True}))["events"] == ["interview-started"]
+    # the customer id is the random part; the signature is not stored
+    assert query(db_path, "SELECT external_id FROM customer") == [(token.split(".")[0],)]
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ async def test_chinese_interview_tap_a_score_and_type_a_reason(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(f"{live_server.url}/chat/nps")
-    assert await page.title() == "净推荐值（NPS）调查"
+    assert await page.title() == "推荐意愿调查"
 
     log = page.locator("#log")
     await expect(log.locator("li.msg.bot").first).to_contain_text(
@@ -124,7 +124,7 @@ async def test_english_interview_and_reload_keeps_the_chat(
     context = await browser.new_context(locale="en-US")
     page = await context.new_page()
     await page.goto(f"{live_server.url}/chat/nps?lang=en")
-    assert await page.title() == "Net Promoter Score survey"
+    assert await page.title() == "Would you recommend us?"
     log = page.locator("#log")
     await expect(log.locator("li.msg.bot").first).to_contain_text(
         "How likely are you to recommend us to a friend or colleague?"
@@ -191,7 +191,7 @@ async def test_the_end_is_shown_and_a_reload_does_not_start_again(
     await type_answer(page, "skip")
 
     ended = page.locator("#ended")
-    await expect(ended).to_have_text("The interview has ended. Start again")
+    await expect(ended).to_have_text("This survey has ended. Start again")
     link = ended.locator("a.restart")
     assert await link.get_attribute("href") == "/chat/nps?lang=en&restart=1"
     await expect(page.locator("#input")).to_be_disabled()
@@ -200,7 +200,7 @@ async def test_the_end_is_shown_and_a_reload_does_not_start_again(
     shown = await bubbles(page)
 
     await page.reload()  # the history, the end and the link; no new survey
-    await expect(page.locator("#ended")).to_have_text("The interview has ended. Start again")
+    await expect(page.locator("#ended")).to_have_text("This survey has ended. Start again")
     assert await bubbles(page) == shown
     await expect(page.locator("#input")).to_be_disabled()
     await expect(log.locator(".buttons button").first).to_be_disabled()

@@ -15,15 +15,18 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 import cxbot.app
+from bot.visitors import VisitorIds
 from cxbot.app import Runtime, create_app
 from cxbot.settings import Settings
 from flows.registry import BUILTIN_DIR
 from tests.conftest import Clock
 
 NPS_SOURCE = (BUILTIN_DIR / "nps.yaml").read_text(encoding="utf-8")
-BUILTIN_TITLE = "Net Promoter Score survey"
+BUILTIN_TITLE = "Would you recommend us?"
+KEY = "Kq3-8vTz_Lm2Xc9WbN4yR6pHs1Jd7fGa"
 
 
 def nps_named(title: str) -> str:
@@ -204,3 +207,35 @@ async def test_idle_interviews_are_closed_in_the_background(
             assert status() == [("active",)]
             clock.advance(minutes=31)  # past the nps flow's 30-minute timeout
             assert await eventually(closed), status()
+
+
+async def visitor_cookie(app: FastAPI) -> str:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        page = await client.get("/chat/nps")
+        return page.cookies["cxbot_visitor"]
+
+
+async def history_status(app: FastAPI, cookie: str) -> int:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        client.cookies.set("cxbot_visitor", cookie)
+        return (await client.get("/chat/nps/messages")).status_code
+
+
+async def test_app_processes_share_the_generated_visitor_key(app_settings: Settings) -> None:
+    """Two processes on one database: a cookie one issued is good at the other, and after a
+    restart; a server with its own CXBOT_SECRET_KEY does not accept it."""
+    first, second = create_app(app_settings), create_app(app_settings)
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        cookie = await visitor_cookie(first)
+        assert await history_status(second, cookie) == 200
+    restarted = create_app(app_settings)
+    async with restarted.router.lifespan_context(restarted):
+        assert await history_status(restarted, cookie) == 200
+    keyed = create_app(app_settings.model_copy(update={"secret_key": SecretStr(KEY)}))
+    async with keyed.router.lifespan_context(keyed):
+        assert await history_status(keyed, cookie) == 401
+        own = await visitor_cookie(keyed)
+        assert await history_status(keyed, own) == 200
+    assert VisitorIds(KEY.encode()).verify(own) == own.split(".")[0]

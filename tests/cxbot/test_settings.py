@@ -70,3 +70,20 @@ def test_production_accepts_real_looking_secrets() -> None:
 
 def test_production_without_secrets_is_fine() -> None:
     assert settings(environment="production").api_token is None
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+@pytest.mark.parametrize(
+    "key", ["changeme", "secret", "a" * 40, "abcabcabcabcabcabcabcabcabcabcabc", ""]
+)
+def test_a_placeholder_secret_key_is_refused_everywhere(environment: str, key: str) -> None:
+    with pytest.raises(ValueError, match="secret_key looks like a placeholder"):
+        settings(environment=environment, secret_key=key)
+
+
+def test_a_short_secret_key_is_refused_and_a_real_one_kept() -> None:
+    with pytest.raises(ValueError, match="secret_key is too short"):
+        settings(secret_key=REAL[:20])
+    real = REAL + "-Jd83nQ"
+    value = settings(environment="production", secret_key=real).secret_key
+    assert value is not None and value.get_secret_value() == real

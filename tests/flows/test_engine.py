@@ -603,8 +603,8 @@ def test_customer_request_after_an_escalation_does_not_escalate_twice() -> None:
 @pytest.mark.parametrize(
     ("message", "reply"),
     [
-        ("stop", "OK, I've stopped the survey. Thank you for your time!"),
-        ("STOP!", "OK, I've stopped the survey. Thank you for your time!"),
+        ("stop", "OK, this survey has ended. Thank you for your time!"),
+        ("STOP!", "OK, this survey has ended. Thank you for your time!"),
         ("停止", "好的，本次调查已结束。感谢您抽出时间！"),
     ],
 )
