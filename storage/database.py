@@ -14,6 +14,8 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.nul import dumps_without_nul, replace_nul
+
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -101,9 +103,14 @@ def create_engine(url: str | URL) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
     url = normalize_url(url)
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_pre_ping=True, json_serializer=dumps_without_nul)
+        replace_nul(engine)
+        return engine
     prepare_sqlite_file(url)
-    engine = create_async_engine(url, connect_args={"timeout": 15})
+    engine = create_async_engine(
+        url, connect_args={"timeout": 15}, json_serializer=dumps_without_nul
+    )
+    replace_nul(engine)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
