@@ -40,6 +40,11 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _names_a_file(target: Path) -> bool:
+    """Whether a FLOW argument is a flow file rather than a flow id."""
+    return target.suffix in (".yaml", ".yml") or target.exists()
+
+
 def _format_event(name: str, data: dict[str, object]) -> str:
     fields = " ".join(f"{key}={value}" for key, value in data.items() if value not in (None, ""))
     return f"  · event {name}{' ' + fields if fields else ''}"
@@ -52,7 +57,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     paths = list(settings.flow_paths)
     target = Path(args.flow)
-    if target.suffix in (".yaml", ".yml") or await asyncio.to_thread(target.exists):
+    if await asyncio.to_thread(_names_a_file, target):
         try:
             flow_id = load_file(target).flow.id
         except FlowLoadError as exc:
@@ -178,8 +183,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(settings.database_url)  # once, here, not racing in every worker
         os.environ["CXBOT_AUTO_MIGRATE"] = "false"
 
-    host = args.host or settings.host
-    port = args.port or settings.port
+    host = settings.host if args.host is None else args.host
+    port = settings.port if args.port is None else args.port  # 0: any free port
     print(f"cxbot serving on http://{host}:{port}/ (the web chat pages are listed there)")
     uvicorn.run(
         "cxbot.app:create_app",
@@ -194,23 +199,33 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from cxbot.demo import seed
+    """Seed and serve the demo database; `settings` already point at it (see _demo_settings)."""
+    import os
+
+    from cxbot.demo import describe_database, seed
 
     created = asyncio.run(seed(settings))
+    where = describe_database(settings.database_url)
     print(
-        f"demo data: {created} sample interviews added" if created else "demo data already present"
+        f"demo data: {created} sample interviews added to {where}"
+        if created
+        else f"demo data already present in {where}"
     )
+    os.environ["CXBOT_DATABASE_URL"] = settings.database_url  # for the app factory's workers
     return _serve(args, settings)
 
 
-def _db(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy.engine import make_url
+def _demo_settings(settings: Settings) -> Settings:
+    """The settings of `cxbot demo`: its own database, never CXBOT_DATABASE_URL's."""
+    return settings.model_copy(update={"database_url": settings.demo_database_url})
 
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.database import normalize_url, shown_url
     from storage.migrations import upgrade
 
     upgrade(settings.database_url)
-    shown = make_url(settings.database_url).render_as_string(hide_password=True)
-    print(f"database at {shown} is up to date")
+    print(f"database at {shown_url(normalize_url(settings.database_url))} is up to date")
     return 0
 
 
@@ -224,35 +239,69 @@ def _schema(args: argparse.Namespace) -> int:
 def _diagram(args: argparse.Namespace) -> int:
     from flows.diagram import mermaid
 
-    try:
-        loaded = load_file(args.file)
-    except FlowLoadError as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        return 1
+    if _names_a_file(Path(args.flow)):
+        try:
+            loaded = load_file(args.flow)
+        except FlowLoadError as exc:
+            for error in exc.errors:
+                print(error, file=sys.stderr)
+            return 1
+    else:
+        settings = _read_settings()
+        if settings is None:
+            return 2
+        registry = FlowRegistry(settings.flow_paths)
+        registry.refresh()
+        found = registry.current(args.flow)
+        if found is None:
+            known = ", ".join(f.flow.id for f in registry.all())
+            print(f"no flow '{args.flow}' (known: {known})", file=sys.stderr)
+            return 2
+        loaded = found
     print(mermaid(loaded.flow, language=args.lang), end="")
     return 0
 
 
-def _database_problem(url: str) -> str | None:
+def _database_problem(url: str, variable: str = "CXBOT_DATABASE_URL") -> str | None:
     """Why the database URL cannot be used (bad syntax, driver not installed), or None."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
     from sqlalchemy.ext.asyncio import create_async_engine
 
+    from storage.database import normalize_url, shown_url
+
     try:
         shown = make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return (
-            f"cxbot: CXBOT_DATABASE_URL {url!r} is not a database URL; "
-            "e.g. sqlite+aiosqlite:///./cxbot.db or postgresql+psycopg://user:pw@host/db"
+            f"cxbot: {variable} {url!r} is not a database URL; "
+            "e.g. sqlite:///./cxbot.db or postgresql://user:pw@host/db"
         )
     try:
-        create_async_engine(url).sync_engine.dispose()  # imports the driver, connects nothing
+        normalized = normalize_url(url)
+    except ArgumentError as exc:
+        return f"cxbot: {variable} {shown}: {exc}"
+    shown = shown_url(normalized)
+    try:
+        create_async_engine(normalized).sync_engine.dispose()  # imports the driver only
     except (NoSuchModuleError, ImportError, ArgumentError) as exc:
-        hint = " (install it: pip install 'cxbot[postgres]')" if "postgres" in url else ""
+        if normalized.drivername == "postgresql+asyncpg":
+            hint = " (install asyncpg, or write postgresql:// to use psycopg)"
+        elif normalized.get_backend_name() == "postgresql":
+            hint = " (install it: pip install 'cxbot[postgres]')"
+        else:
+            hint = ""
         return f"cxbot: cannot use database {shown}: {exc}{hint}"
     return None
+
+
+def _read_settings() -> Settings | None:
+    """The settings from the environment; None (after saying why) when they are invalid."""
+    try:
+        return Settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        print(f"cxbot: invalid settings:\n{exc}", file=sys.stderr)
+        return None
 
 
 OUR_LOGGERS = ("cxbot", "flows", "bot", "storage")
@@ -269,13 +318,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="take an interview in the terminal")
     chat.add_argument("flow", help="a flow id (nps, ces, csat) or a flow file")
-    chat.add_argument("--lang", choices=["zh", "en"], default=None)
+    chat.add_argument(
+        "--lang", choices=["zh", "en"], default=None, help="the language (default: the flow's)"
+    )
 
-    for name, help_text in (("serve", "run the server"), ("demo", "add sample data and serve")):
+    for name, help_text in (
+        ("serve", "run the server"),
+        ("demo", "add sample data to its own database and serve it"),
+    ):
         sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--host", default=None)
-        sub.add_argument("--port", type=int, default=None)
-        sub.add_argument("--workers", type=int, default=1)
+        sub.add_argument("--host", default=None, help="address to listen on (CXBOT_HOST)")
+        sub.add_argument("--port", type=int, default=None, help="port to listen on (CXBOT_PORT)")
+        sub.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="worker processes (default 1; use PostgreSQL for more)",
+        )
         sub.add_argument(
             "--telegram-polling",
             action="store_true",
@@ -291,10 +350,16 @@ def build_parser() -> argparse.ArgumentParser:
     telegram_commands.add_parser("set-webhook", help="register PUBLIC_URL/webhooks/telegram")
 
     commands.add_parser("schema", help="print the JSON Schema of flow files")
-    diagram = commands.add_parser("diagram", help="print a Mermaid diagram of a flow file")
-    diagram.add_argument("file")
-    diagram.add_argument("--lang", default=None)
+    diagram = commands.add_parser("diagram", help="print a Mermaid diagram of a flow")
+    diagram.add_argument("flow", help="a flow id (nps, ces, csat) or a flow file")
+    diagram.add_argument(
+        "--lang", default=None, help="the language of the texts (default: the flow's)"
+    )
     return parser
+
+
+DATABASE_COMMANDS = ("chat", "serve", "demo", "db")
+"""Commands that use the database: it is checked before they start."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,26 +375,43 @@ def main(argv: list[str] | None = None) -> int:
         return _schema(args)
     if args.command == "diagram":
         return _diagram(args)
-    try:
-        settings = Settings()
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        print(f"cxbot: invalid settings:\n{exc}", file=sys.stderr)
+    settings = _read_settings()
+    if settings is None:
         return 2
-    problem = _database_problem(settings.database_url)
-    if problem is not None:
-        print(problem, file=sys.stderr)
-        return 2
-    if args.command == "chat":
-        return asyncio.run(_chat(args, settings))
-    if args.command == "serve":
-        return _serve(args, settings)
-    if args.command == "demo":
-        return _demo(args, settings)
     if args.command == "telegram":
         from cxbot.channels import set_webhook_command
 
         return set_webhook_command(settings)
-    return _db(args, settings)
+    variable = "CXBOT_DATABASE_URL"
+    if args.command == "demo":
+        settings, variable = _demo_settings(settings), "CXBOT_DEMO_DATABASE_URL"
+    problem = _database_problem(settings.database_url, variable)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    return _run_with_database(args, settings)
+
+
+def _run_with_database(args: argparse.Namespace, settings: Settings) -> int:
+    """Run a database command; an unusable database is one line on stderr and exit status 1."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from storage.reachability import DatabaseUnreachable, check_reachable, explain_failure
+
+    try:
+        check_reachable(settings.database_url)
+        if args.command == "chat":
+            return asyncio.run(_chat(args, settings))
+        if args.command == "serve":
+            return _serve(args, settings)
+        if args.command == "demo":
+            return _demo(args, settings)
+        return _db(args, settings)
+    except DatabaseUnreachable as exc:
+        print(f"cxbot: {exc}", file=sys.stderr)
+    except (OperationalError, InterfaceError) as exc:  # it went away while the command ran
+        print(f"cxbot: {explain_failure(settings.database_url, exc)}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from cxbot.conversations import ConversationService, Incoming
 from cxbot.settings import Settings
 from flows.registry import FlowRegistry
 from storage import queries
-from storage.database import create_engine, create_sessions
+from storage.database import create_engine, create_sessions, normalize_url, shown_url, sqlite_file
 from storage.migrations import upgrade
 from storage.models import Conversation
 
@@ -106,6 +106,12 @@ async def _interview(
         else:
             return
         reply = await service.handle(incoming)
+
+
+def describe_database(url: str) -> str:
+    """Where the demo data is: the SQLite file's full path, or the URL without its password."""
+    path = sqlite_file(url)
+    return str(path.resolve()) if path is not None else shown_url(normalize_url(url))
 
 
 async def seed(settings: Settings, *, interviews: int = 150, seed_value: int = 7) -> int:

@@ -23,7 +23,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     """`production` refuses placeholder secrets."""
     database_url: str = "sqlite+aiosqlite:///./cxbot.db"
-    """Any SQLAlchemy async URL; SQLite runs in WAL mode."""
+    """A SQLite or PostgreSQL URL (`sqlite:///cxbot.db`, `postgresql://user:pw@host/db`);
+    cxbot picks the async driver. SQLite runs in WAL mode."""
+    demo_database_url: str = "sqlite+aiosqlite:///./cxbot-demo.db"
+    """Where `cxbot demo` keeps its sample data; never the `database_url` database."""
     flows_dir: Path | None = None
     """A folder of your own flow files, loaded after the shipped ones (same id: yours wins)."""
     include_builtin_flows: bool = True

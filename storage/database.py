@@ -9,50 +9,108 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.nul import dumps_without_nul, replace_nul
 
 Sessions = async_sessionmaker[AsyncSession]
 
 
-def is_sqlite(url: str) -> bool:
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
+"""The async driver picked for each backend when a URL names none or a synchronous one."""
+SYNC_ONLY_DRIVERS = {"", "pysqlite", "psycopg2", "psycopg2cffi", "pg8000"}
+"""Drivers users copy from other tools' URLs; cxbot swaps them for the async driver."""
+SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+"""The synchronous driver Alembic uses for each backend."""
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The async SQLAlchemy URL for a database URL as users write it.
+
+    `sqlite:///cx.db`, `postgres://…` and `postgresql://…` get the async driver
+    (aiosqlite, psycopg), and so do synchronous drivers (psycopg2, pysqlite); any other
+    driver is kept, and other backends pass unchanged.
+    Raises sqlalchemy's ArgumentError for what is no URL, or a SQLite URL with two slashes.
+    """
+    parsed = make_url(url.strip() if isinstance(url, str) else url)
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "postgres":  # Heroku's and libpq's spelling, which SQLAlchemy dropped
+        backend = "postgresql"
+        parsed = parsed.set(drivername=f"{backend}+{driver}" if driver else backend)
+    if backend not in ASYNC_DRIVERS:
+        return parsed
+    if driver in SYNC_ONLY_DRIVERS:
+        parsed = parsed.set(drivername=ASYNC_DRIVERS[backend])
+    if backend == "sqlite":
+        if parsed.host:
+            raise ArgumentError(
+                f"{parsed.render_as_string()} names the file where a host goes; "
+                f"write three slashes for a relative path (sqlite:///{parsed.host}) "
+                "or four for an absolute one (sqlite:////var/lib/cxbot/cxbot.db)"
+            )
+        if parsed.database and parsed.database.startswith("~"):
+            parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
+    return parsed
+
+
+def is_sqlite(url: str | URL) -> bool:
     """True for sqlite URLs."""
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def sync_url(url: str) -> str:
+def sync_url(url: str | URL) -> str:
     """The same database through a synchronous driver (for Alembic)."""
-    parsed = make_url(url)
-    if parsed.drivername == "sqlite+aiosqlite":
-        parsed = parsed.set(drivername="sqlite")
-    elif parsed.drivername in ("postgresql+asyncpg", "postgresql"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    if backend in SYNC_DRIVERS:
+        parsed = parsed.set(drivername=SYNC_DRIVERS[backend])
     return parsed.render_as_string(hide_password=False)
 
 
-def prepare_sqlite_file(url: str) -> None:
+def shown_url(url: str | URL) -> str:
+    """The URL to print: the password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def prepare_sqlite_file(url: str | URL) -> None:
     """Create the folder of a SQLite file so the first connection can create the file."""
-    database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def use_wal(url: str) -> None:
+def use_wal(url: str | URL) -> None:
     """Put a SQLite file in WAL mode (it stays so), creating the file and its folder."""
     prepare_sqlite_file(url)
-    database = make_url(url).database
-    if database and database != ":memory:":
-        with closing(sqlite3.connect(Path(database).expanduser())) as connection:
+    path = sqlite_file(url)
+    if path is not None:
+        with closing(sqlite3.connect(path)) as connection:
             connection.execute("PRAGMA journal_mode=WAL")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str | URL) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
+    url = normalize_url(url)
     if not is_sqlite(url):
-        return create_async_engine(url, pool_pre_ping=True)
+        engine = create_async_engine(url, pool_pre_ping=True, json_serializer=dumps_without_nul)
+        replace_nul(engine)
+        return engine
     prepare_sqlite_file(url)
-    engine = create_async_engine(url, connect_args={"timeout": 15})
+    engine = create_async_engine(
+        url, connect_args={"timeout": 15}, json_serializer=dumps_without_nul
+    )
+    replace_nul(engine)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
