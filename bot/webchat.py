@@ -112,7 +112,11 @@ class WebSender:
         """Why `address` is not a visitor id the page issues, or None."""
         return None if VISITOR_ID.fullmatch(address) else "not a web chat visitor id"
 
-    async def send(self, recipient: Recipient, messages: Sequence[Outbound]) -> str | None:
+    async def send(
+        self,
+        recipient: Recipient,  # noqa: ARG002 - the Sender interface
+        messages: Sequence[Outbound],  # noqa: ARG002
+    ) -> str | None:
         """Nothing to call: the visitor's page shows the stored message."""
         return None
 

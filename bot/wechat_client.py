@@ -44,23 +44,23 @@ class TokenUnavailable(Exception):
     """No access token could be had (another process holds the refresh, or WeChat refused)."""
 
 
-class _ThreadToken(SessionStorage):
+class _ThreadToken(SessionStorage):  # type: ignore[misc]  # wechatpy is untyped
     """wechatpy's token storage, one value per worker thread: each call brings its token."""
 
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str, default: Any = None) -> Any:  # noqa: ARG002 - one key only
         return getattr(self._local, "token", default)
 
-    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:  # noqa: ARG002
         self._local.token = value
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str) -> None:  # noqa: ARG002 - one key only
         self._local.token = None
 
 
-class ApiClient(WeChatClient):
+class ApiClient(WeChatClient):  # type: ignore[misc]  # wechatpy is untyped
     """wechatpy's client with every URL, the token fetch included, under `base_url`."""
 
     def __init__(self, appid: str, secret: str, *, base_url: str, timeout: float) -> None:

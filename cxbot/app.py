@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import anyio
@@ -36,8 +37,6 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates"))
 STATIC = Path(__file__).parent.parent / "bot" / "static"
 
 
-SWEEP_SECONDS = 2.0
-"""How often the delivery path looks for messages that are due (deferred, or orphaned)."""
 
 
 class _BodyTooLarge(Exception):
@@ -107,7 +106,7 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     """422 with where and what is wrong, never the offending input (it may be huge,
     private, or not even encodable)."""
     assert isinstance(exc, RequestValidationError)
@@ -171,19 +170,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_engine(settings.database_url)
     registry = FlowRegistry(settings.flow_paths)
     sessions = create_sessions(engine)
-    service = ConversationService(sessions=sessions, registry=registry)
+    service = ConversationService(
+        sessions=sessions,
+        registry=registry,
+        lease=timedelta(seconds=settings.send_lease_seconds),
+    )
     delivery = Delivery(writer=service.writer, clock=service.clock, lease=service.lease)
     runtime = Runtime(settings, engine, registry, service, delivery)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await anyio.to_thread.run_sync(upgrade, settings.database_url)
         runtime.visitor_ids.use_key(await _secret_key(settings, sessions))
         for error in registry.refresh():
             log.error("%s", error)
         stop_sweeping = asyncio.Event()
-        sweeper = asyncio.create_task(delivery.run(SWEEP_SECONDS, stop_sweeping))
+        sweeper = asyncio.create_task(
+            delivery.run(settings.delivery_sweep_seconds, stop_sweeping)
+        )
         tasks = [asyncio.create_task(_close_idle(runtime))]
         if settings.flow_reload_seconds > 0:
             tasks.append(asyncio.create_task(_reload_flows(runtime)))

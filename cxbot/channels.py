@@ -127,7 +127,8 @@ def set_webhook_command(settings: Settings) -> int:
     """`cxbot telegram set-webhook`: register PUBLIC_URL/webhooks/telegram with Telegram."""
     from telegram.error import TelegramError
 
-    from bot.telegram import ALLOWED_UPDATES, WEBHOOK_PATH, register_webhook
+    from bot.telegram import WEBHOOK_PATH, register_webhook
+    from bot.telegram_updates import ALLOWED_UPDATES
 
     config = telegram_config(settings)
     missing = [

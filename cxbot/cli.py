@@ -220,7 +220,7 @@ def _demo_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"database_url": settings.demo_database_url})
 
 
-def _db(args: argparse.Namespace, settings: Settings) -> int:
+def _db(settings: Settings) -> int:
     from storage.database import normalize_url, shown_url
     from storage.migrations import upgrade
 
@@ -229,7 +229,7 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _schema(args: argparse.Namespace) -> int:
+def _schema() -> int:
     from flows.schema import json_schema
 
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check(args)
     if args.command == "schema":
-        return _schema(args)
+        return _schema()
     if args.command == "diagram":
         return _diagram(args)
     settings = _read_settings()
@@ -406,7 +406,7 @@ def _run_with_database(args: argparse.Namespace, settings: Settings) -> int:
             return _serve(args, settings)
         if args.command == "demo":
             return _demo(args, settings)
-        return _db(args, settings)
+        return _db(settings)
     except DatabaseUnreachable as exc:
         print(f"cxbot: {exc}", file=sys.stderr)
     except (OperationalError, InterfaceError) as exc:  # it went away while the command ran

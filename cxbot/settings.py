@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     """Apply database migrations when the server starts."""
     flow_reload_seconds: float = 2.0
     """How often changed flow files are picked up (0 turns it off)."""
+    send_lease_seconds: float = Field(default=15.0, ge=1.0, le=600.0)
+    """How long a claim on an outbound message holds without renewal (a live sender renews
+    it; a dead one's messages are sent by another process after this)."""
+    delivery_sweep_seconds: float = Field(default=2.0, gt=0, le=600.0)
+    """How often each process looks for outbound messages that are due."""
     host: str = "127.0.0.1"
     """Address `cxbot serve` listens on."""
     port: int = 8000

@@ -95,7 +95,7 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
     return tuple(path)
 
 
-def _message(error: Any, data: Any, path: Path_) -> str:
+def _message(error: Any, path: Path_) -> str:
     kind = error["type"]
     last = error["loc"][-1] if error["loc"] else None
     where = f"'{path[-1]}': " if path and isinstance(path[-1], str) else ""
@@ -142,7 +142,7 @@ def _shape_errors(
         if error["type"] == "extra_forbidden" and loc:
             path = (*path, loc[-1])
         union_member = error["type"] not in ("missing", "extra_forbidden") and len(path) < len(loc)
-        found.append((path, _message(error, data, path), union_member))
+        found.append((path, _message(error, path), union_member))
     # a union reports one error per member; keep the member that got furthest
     above = {path[:end] for path, _, _ in found for end in range(len(path))}
     result: list[FlowError] = []

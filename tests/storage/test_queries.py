@@ -199,7 +199,11 @@ async def test_naive_datetimes_are_refused(sessions: Sessions) -> None:
     with pytest.raises(StatementError, match="timezone"):
         async with transaction(sessions) as session:
             session.add(
-                Customer(channel="web", external_id="v", last_inbound_at=datetime(2026, 1, 1))
+                Customer(
+                    channel="web",
+                    external_id="v",
+                    last_inbound_at=datetime(2026, 1, 1),  # noqa: DTZ001 - the point of the test
+                )
             )
 
 
