@@ -79,6 +79,8 @@ def router(runtime: Runtime) -> APIRouter:
             )
         if reply.refused == "busy":
             return _answer("busy", reply, status_code=409)
+        if reply.refused == "quiet":
+            return _answer("quiet-period", reply, status_code=409)
         if reply.duplicate and not reply.undelivered:
             return _answer("already-started", reply)
         report = await runtime.delivery.deliver(reply)

@@ -130,7 +130,7 @@ async def _reload_flows(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(runtime.settings.flow_reload_seconds)
         try:
-            runtime.registry.refresh()
+            await runtime.registry.refresh_async()
         except Exception:
             log.exception("flow reload failed")
 
@@ -183,7 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             await anyio.to_thread.run_sync(upgrade, settings.database_url)
         runtime.visitor_ids.use_key(await _secret_key(settings, sessions))
-        for error in registry.refresh():
+        for error in await registry.refresh_async():
             log.error("%s", error)
         stop_sweeping = asyncio.Event()
         sweeper = asyncio.create_task(

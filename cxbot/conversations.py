@@ -20,13 +20,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channel import History, Incoming, Recipient, Reply, pseudonym
 from cxbot.apology import apologize
 from cxbot.envelopes import engine_inbound, outbound_from_row
-from cxbot.greetings import unsupported, welcome, written_in
+from cxbot.greetings import answered_recently, unsupported, welcome, written_in
 from cxbot.history import history
 from cxbot.recording import SLA, record_outcome, save_state
 from cxbot.transcript import duplicate_reply, store_inbound, store_replies
 from flows import engine
 from flows import language as languages
-from flows.events import Event, InterviewAbandoned
+from flows.events import Event, InterviewAbandoned, InterviewSkipped
 from flows.loader import LoadedFlow
 from flows.registry import FlowRegistry
 from flows.state import ConversationState, Outbound, Outcome
@@ -162,6 +162,14 @@ class ConversationService:
         if incoming.keyboards and incoming.kind == "button" and _tapped_old(running, incoming):
             return Reply((), stale=True, customer_id=customer_id)
         starting = self._flow_to_start(incoming, running)
+        quiet_until = await self._quiet_until(session, turn, starting)
+        if quiet_until is not None and starting is not None:
+            if incoming.kind == "trigger":
+                return Reply((), customer_id=customer_id, refused="quiet")
+            hints = (incoming.language_hint, turn.customer.language, written_in(incoming.text))
+            turn.notes.append(answered_recently(starting.flow, quiet_until, *hints))
+            turn.events.append((None, InterviewSkipped(starting.flow.id, "quiet-period")))
+            starting, running = None, None  # answered once within the quiet period: enough
         if incoming.kind == "trigger" and starting is None:
             # an API start that cannot start (an interview or an agent under way): nothing is
             # stored, so the integrator may try again later with the same key
@@ -186,7 +194,7 @@ class ConversationService:
             inbound_row.conversation_id = turn.conversation.id if turn.conversation else None
         elif running is not None:
             self._advance(turn, running)
-        else:
+        elif not turn.notes:
             turn.notes.append(
                 welcome(
                     self.registry, incoming.text, incoming.language_hint, turn.customer.language
@@ -219,6 +227,24 @@ class ConversationService:
             display_name=incoming.display_name,
             language=languages.normalize(incoming.language_hint),
         )
+
+    async def _quiet_until(
+        self, session: AsyncSession, turn: _Turn, starting: LoadedFlow | None
+    ) -> datetime | None:
+        """When the flow's quiet period for this customer ends, if they completed it within
+        it (one completed response per customer per flow per quiet period)."""
+        if starting is None or starting.flow.quiet_days <= 0 or turn.customer.id is None:
+            return None
+        period = timedelta(days=starting.flow.quiet_days)
+        done = await queries.completed_since(
+            session=session,
+            customer_id=turn.customer.id,
+            flow_id=starting.flow.id,
+            since=turn.at - period,
+        )
+        if done is None or done.ended_at is None:
+            return None
+        return done.ended_at + period
 
     def _advance(self, turn: _Turn, running: _Open) -> None:
         """Run the engine on the customer's message (or say we read text only)."""

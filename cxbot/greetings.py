@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from flows import language as languages
 from flows import texts
+from flows.model import Flow
 from flows.registry import FlowRegistry
 from flows.state import Outbound
 
@@ -21,6 +23,11 @@ SORRY = {
     "zh": "抱歉，系统出了点问题。我们已通知客服同事，会尽快在这里回复您。",
     "en": "Sorry, something went wrong on our side. A colleague has been told and will "
     "reply here soon.",
+}
+ANSWERED_RECENTLY = {
+    "zh": "您最近已经参加过“{survey}”了，谢谢您！{date} 之后欢迎再来。",
+    "en": "You took “{survey}” recently — thank you! You are welcome to take it again "
+    "after {date}.",
 }
 QUIET = {
     "zh": "您好！目前没有进行中的调查。",
@@ -56,3 +63,11 @@ def welcome(registry: FlowRegistry, text: str, *hints: str | None) -> Outbound:
     preferred = [k for k in keywords if (languages.detect(k) == "zh") == (language == "zh")]
     keyword = (preferred or keywords)[0]
     return Outbound(texts.fill(WELCOME[language], {"keyword": keyword}))
+
+
+def answered_recently(flow: Flow, until: datetime, *hints: str | None) -> Outbound:
+    """The polite answer to a restart within a flow's quiet period."""
+    language = languages.choose(["zh", "en"], "zh", *hints)
+    name = texts.pick(flow.name, language, flow.default_language)
+    values = {"survey": name, "date": until.date().isoformat()}
+    return Outbound(texts.fill(ANSWERED_RECENTLY[language], values))

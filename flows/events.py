@@ -94,3 +94,12 @@ class InterviewCompleted(Event):
 class InterviewAbandoned(Event):
     name: ClassVar[str] = "interview-abandoned"
     reason: str
+
+
+@dataclass(frozen=True)
+class InterviewSkipped(Event):
+    """An interview was asked for but not started (the customer answered it recently)."""
+
+    name: ClassVar[str] = "interview-skipped"
+    flow_id: str
+    reason: str

@@ -366,3 +366,22 @@ async def release_inbound(*, session: AsyncSession, channel: str, platform_messa
     )
     if row is not None:
         row.platform_message_id = f"{platform_message_id}~released~{row.id}"[:128]
+
+
+async def completed_since(
+    *, session: AsyncSession, customer_id: int, flow_id: str, since: datetime
+) -> Conversation | None:
+    """The customer's latest interview on this flow completed after `since`, if any (the
+    flow's quiet period)."""
+    statement = (
+        select(Conversation)
+        .where(
+            Conversation.customer_id == customer_id,
+            Conversation.flow_id == flow_id,
+            Conversation.status == "completed",
+            col(Conversation.ended_at) >= since,
+        )
+        .order_by(col(Conversation.ended_at).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()

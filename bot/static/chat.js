@@ -81,13 +81,13 @@
     return item;
   }
 
-  function showEnded() {  // the interview is over: say so, offer a new one, close the input
+  function showEnded(withRestart) {  // the interview is over: say so, offer a new one, close the input
     if (ended) return;
     ended = true;
     disableButtons();
     input.disabled = true;
     sendButton.disabled = true;
-    note(root.dataset.ended, true).id = "ended";
+    note(root.dataset.ended, withRestart !== false).id = "ended";
   }
 
   function render(messages) {
@@ -121,7 +121,8 @@
       // the last lifecycle event tells where the interview stands: a restart abandons the
       // old interview and starts the new one; after a handoff the agent answers here
       var last = data.events.filter(function (e) { return LIFECYCLE.indexOf(e) >= 0; }).pop();
-      if (last === "interview-completed" || last === "interview-abandoned") showEnded();
+      if (data.events.indexOf("interview-skipped") >= 0) showEnded(false);  // answered recently
+      else if (last === "interview-completed" || last === "interview-abandoned") showEnded();
     }).catch(function () {
       if ((attempt || 0) < 2) return send(body, (attempt || 0) + 1);  // same client_id: answered once
       posting -= 1;

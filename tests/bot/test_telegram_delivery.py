@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from cxbot.conversations import Incoming, Reply
@@ -142,3 +143,29 @@ async def test_an_agent_message_goes_through_the_delivery_path(
     assert rows(
         db_path, "SELECT author, delivery_state FROM message WHERE id = ?", report.sent[0]
     ) == [("agent", "sent")]
+
+
+async def test_a_telegram_message_costs_two_transactions(
+    db_url: str, fake: FakeTelegram, db_path: Path
+) -> None:
+    """One to handle it (customer, dedupe, state, transcript, the reply's claim), one to record
+    the reply as sent; before the one delivery path it was four."""
+    settings = telegram_settings(db_url, fake, delivery_sweep_seconds=600)
+    async with running_app(settings) as (app, client):
+        alice = TelegramCustomer(client, fake, Updates(), chat_id=7305)
+        await alice.says("/start")
+        begun: list[int] = []
+        engine = app.state.runtime.engine.sync_engine
+        count = lambda _connection: begun.append(1)  # noqa: E731
+        event.listen(engine, "begin", count)
+        try:
+            await alice.says("9")  # a typed score: the keyboard is removed, one question sent
+            typed = len(begun)
+            begun.clear()
+            await alice.says("Fast and friendly")  # the reason: one closing message
+            reason = len(begun)
+        finally:
+            event.remove(engine, "begin", count)
+    print(f"\ntransactions per Telegram message: {typed} (typed score), {reason} (reason)")
+    assert (typed, reason) == (2, 2)
+    assert_transcript_matches(db_path, fake, alice)

@@ -198,3 +198,70 @@ async def test_a_flow_that_forbids_api_starts_is_refused_and_nothing_is_stored(
             "/api/v1/interviews", headers=AUTH, json=start("o_window", "order-6-delivered")
         )
         assert ok.status_code == 202 and ok.json()["status"] == "started"
+
+
+async def test_a_busy_or_failed_start_does_not_use_up_the_key(db_path: Path, db_url: str) -> None:
+    async with running(db_path, db_url, api_token=TOKEN) as rig:
+        customer = rig.follower("o_later")
+        await customer.says("评价")  # busy in the NPS interview
+        busy = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_later", "order-77-delivered")
+        )
+        assert busy.status_code == 409 and busy.json()["status"] == "busy"
+        await customer.says("退出")  # leaves the interview
+        await customer.says("停止")
+        rig.api.fail_next(45015)  # WeChat refuses this time
+        refused = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_later", "order-77-delivered")
+        )
+        assert refused.json()["status"] == "not-delivered", refused.text
+        # the same key later: it was never used up, so it starts now
+        ok = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_later", "order-77-delivered")
+        )
+        assert ok.status_code == 202 and ok.json()["status"] == "started", ok.text
+        assert len(rig.api.sent) == 1
+        again = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_later", "order-77-delivered")
+        )
+        assert again.json()["status"] == "already-started"
+        assert len(rig.api.sent) == 1
+
+
+async def test_the_same_key_with_another_body_is_refused(db_path: Path, db_url: str) -> None:
+    async with running(db_path, db_url, api_token=TOKEN) as rig:
+        await rig.follower("o_key").says("你好")
+        first = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_key", "order-5-delivered")
+        )
+        assert first.json()["status"] == "started"
+        other = await rig.client.post(
+            "/api/v1/interviews",
+            headers=AUTH,
+            json=start("o_key", "order-5-delivered", flow_id="nps"),
+        )
+        assert other.status_code == 422
+        assert "used before for another request" in other.json()["detail"]
+        assert len(rig.api.sent) == 1
+        assert rig.rows("SELECT flow_id FROM conversation") == [("csat",)]
+
+
+async def test_a_customer_who_just_answered_is_not_surveyed_again(
+    db_path: Path, db_url: str
+) -> None:
+    async with running(db_path, db_url, api_token=TOKEN) as rig:
+        customer = rig.follower("o_done")
+        await customer.says("你好")
+        first = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_done", "order-1-delivered")
+        )
+        assert first.json()["status"] == "started"
+        await customer.says("5")
+        await customer.says("都很好")  # csat completed
+        assert rig.rows("SELECT status FROM conversation") == [("completed",)]
+        again = await rig.client.post(
+            "/api/v1/interviews", headers=AUTH, json=start("o_done", "order-2-delivered")
+        )
+        assert again.status_code == 409 and again.json()["status"] == "quiet-period"
+        assert len(rig.api.sent) == 1
+        assert rig.rows("SELECT count(*) FROM conversation") == [(1,)]
