@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -51,6 +52,8 @@ MAX_AGE = timedelta(hours=48)
 """Messages still undelivered after this long are given up (failed)."""
 MAX_ATTEMPTS = 8
 """Claims per message before it is given up."""
+FINISHED_KEPT = 10_000
+"""How many delivered replies' messages a process remembers (against delivering one twice)."""
 
 
 
@@ -94,6 +97,8 @@ class Delivery:
         self.lease = lease
         self.max_age = max_age
         self.senders: dict[str, Sender] = {}
+        self._finished: OrderedDict[int, datetime | None] = OrderedDict()
+        """Messages this process delivered from a reply, with the claim it held."""
 
     def register(self, sender: Sender) -> None:
         """Deliver this channel's messages through `sender`."""
@@ -103,12 +108,20 @@ class Delivery:
 
     async def deliver(self, reply: Reply) -> Report:
         """Send the messages a reply holds for this caller (claimed when it was stored)."""
-        held = reply.to_send()
-        if not held:
-            return Report()
-        if reply.recipient is None or reply.held_since is None:
-            return await self._fail([i for i, _ in held], "no recipient")
-        return await self._deliver(reply.recipient, _Hold(held, reply.held_since))
+        since = reply.held_since
+        held = [m for m in reply.to_send() if self._finished.get(m[0]) != since]
+        if not held or since is None:
+            return Report()  # nothing held by this caller (delivered inline, or done already)
+        if reply.recipient is None:
+            report = await self._fail([i for i, _ in held], "no recipient")
+        else:
+            report = await self._deliver(reply.recipient, _Hold(held, since))
+        for message_id, _ in held:  # a second call with the same reply sends nothing again
+            self._finished[message_id] = since
+            self._finished.move_to_end(message_id)
+        while len(self._finished) > FINISHED_KEPT:
+            self._finished.popitem(last=False)
+        return report
 
     async def delivered_inline(self, message_ids: Sequence[int], *, via: str) -> None:
         """Record held messages as delivered in the caller's own HTTP response."""
