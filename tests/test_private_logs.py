@@ -204,7 +204,7 @@ async def test_a_web_chat_interview_and_an_internal_error(
 async def test_the_engine_neither_echoes_sql_nor_shows_its_parameters(db_url: str) -> None:
     engine = create_engine(db_url)
     try:
-        assert engine.sync_engine.echo is False
+        assert not engine.sync_engine.echo  # None: SQL is logged only if someone asks
         assert engine.sync_engine.hide_parameters is True
     finally:
         await engine.dispose()
