@@ -24,7 +24,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, TypeHandler, filters
 
-from bot.channel import Incoming
+from bot.channel import Incoming, pseudonym
 from bot.telegram_sender import answer_from_callback
 from flows.registry import FlowRegistry
 
@@ -66,7 +66,9 @@ def incoming_from_message(update: Update, message: Message, registry: FlowRegist
             payload = rest.strip()
             flow_id = payload if payload and registry.current(payload) is not None else None
             if payload and flow_id is None:
-                log.info("telegram /start with unknown flow %r; starting the default", payload)
+                log.info(
+                    "telegram /start with unknown flow %s; starting the default", pseudonym(payload)
+                )
             return _customer(update, message.chat, kind="command", command="start", flow_id=flow_id)
         if command in ("stop", "human"):
             return _customer(update, message.chat, kind="command", command=command)
@@ -104,7 +106,7 @@ def install_handlers(
         payload = answer_from_callback(query.data)
         message = query.message
         if message is None or payload is None or message.chat.type != ChatType.PRIVATE:
-            log.info("telegram callback ignored (data %r)", query.data)
+            log.info("telegram callback ignored (data %s)", pseudonym(query.data))
             with suppress(TelegramError):
                 await query.answer()  # stop the spinner
             return

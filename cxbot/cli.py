@@ -175,6 +175,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
+    from cxbot.access_log import log_config
+
     if getattr(args, "telegram_polling", False):
         os.environ["CXBOT_TELEGRAM_POLLING"] = "true"  # read by the app factory in each worker
     if settings.auto_migrate and args.workers > 1:
@@ -194,6 +196,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         proxy_headers=True,
         log_level="info",
+        log_config=log_config(),  # no query strings or client addresses in the access log
     )
     return 0
 

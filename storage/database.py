@@ -103,12 +103,17 @@ def create_engine(url: str | URL) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
     url = normalize_url(url)
     if not is_sqlite(url):
-        engine = create_async_engine(url, pool_pre_ping=True, json_serializer=dumps_without_nul)
+        engine = create_async_engine(
+            url, pool_pre_ping=True, json_serializer=dumps_without_nul, hide_parameters=True
+        )
         replace_nul(engine)
         return engine
     prepare_sqlite_file(url)
     engine = create_async_engine(
-        url, connect_args={"timeout": 15}, json_serializer=dumps_without_nul
+        url,
+        connect_args={"timeout": 15},
+        json_serializer=dumps_without_nul,
+        hide_parameters=True,  # SQL parameters carry customer text: never in errors or logs
     )
     replace_nul(engine)
 

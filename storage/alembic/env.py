@@ -20,6 +20,7 @@ def run_migrations() -> None:
         config.get_section(config.config_ini_section, {}),
         prefix="sqlalchemy.",
         poolclass=pool.NullPool,
+        hide_parameters=True,  # no customer data in migration errors
     )
     with connectable.connect() as connection:
         context.configure(
