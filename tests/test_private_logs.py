@@ -180,23 +180,24 @@ async def test_a_web_chat_interview_and_an_internal_error(
     assert page.status_code == 200
     visitor = client.cookies[COOKIE]
 
-    async def post(**body: object) -> httpx.Response:
-        response = await client.post("/chat/nps/messages", json=body)
+    async def post(flow: str = "nps", **body: object) -> httpx.Response:
+        response = await client.post(f"/chat/{flow}/messages", json=body)
         assert response.status_code == 200, response.text
         return response
 
     await post(client_id="start-0001", start=True)
     await post(client_id=PERSONAL["web client id"], button="ask_score:9")
     await post(client_id="answer-0002", text=PERSONAL["web text"])
-    # the database refuses the next answer: an internal error, an apology
-    await post(client_id="start-0003", start=True)
-    await post(client_id="answer-0004", button="ask_score:8")
+    # the database refuses the next answer: an internal error, an apology (on another flow:
+    # the same browser answers nps once per quiet period)
+    await post("ces", client_id="start-0003", start=True)
+    await post("ces", client_id="answer-0004", button="ask_effort:5")  # then an open question
     with sqlite3.connect(db_path) as db:
         db.execute(
             "CREATE TRIGGER refuse_answers BEFORE INSERT ON answer "
             "BEGIN SELECT RAISE(ABORT, 'answers are frozen'); END"
         )
-    await post(client_id="answer-0005", text=PERSONAL["sql parameter"])
+    await post("ces", client_id="answer-0005", text=PERSONAL["sql parameter"])
     assert "answers are frozen" in caplog.text  # the error was logged, traceback and all
     assert_private(logged(caplog), PERSONAL | {"web visitor": visitor})
 
