@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -157,7 +157,8 @@ class ConversationService:
             lease=self.lease,
         )
         if duplicate is not None:
-            return duplicate
+            # messages a dead sender left, now claimed for this caller, go to this customer
+            return replace(duplicate, recipient=_recipient(turn))
         running = await self._running(session, turn)
         if incoming.keyboards and incoming.kind == "button" and _tapped_old(running, incoming):
             return Reply((), stale=True, customer_id=customer_id)
@@ -208,9 +209,7 @@ class ConversationService:
             events=tuple((e.name, e.data()) for _, e in turn.events),
             obsolete_keyboard=obsolete if messages else None,
             held_since=now if incoming.replies == "send" and messages else None,
-            recipient=Recipient(
-                incoming.channel, incoming.customer_ref, turn.customer.last_inbound_at
-            ),
+            recipient=_recipient(turn),
         )
 
     async def _customer(self, session: AsyncSession, incoming: Incoming) -> Customer:
@@ -449,6 +448,12 @@ class ConversationService:
                     )
                     closed += 1
         return closed
+
+
+def _recipient(turn: _Turn) -> Recipient:
+    """Where this turn's messages go."""
+    incoming = turn.incoming
+    return Recipient(incoming.channel, incoming.customer_ref, turn.customer.last_inbound_at)
 
 
 def _tapped_old(running: _Open | None, incoming: Incoming) -> bool:

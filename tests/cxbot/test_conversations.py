@@ -460,6 +460,8 @@ async def test_an_outbound_message_is_held_by_its_sender_until_its_lease_runs_ou
     clock.advance(seconds=customer.service.lease.total_seconds() + 1)
     again = await customer.service.handle(customer.incoming(platform_message_id="alice-1"))
     assert again.undelivered == tuple(ids) and again.to_send() == reply.messages
+    assert again.recipient == reply.recipient  # the delivery path needs to know where to
+    assert again.held_since == clock.now  # and since when it holds them (its lease)
     assert await claim(second_process, ids) == []  # held by the redelivery now
     clock.advance(seconds=customer.service.lease.total_seconds() + 1)
     assert await claim(second_process, ids) == ids

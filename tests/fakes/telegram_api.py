@@ -5,6 +5,11 @@ The real python-telegram-bot client talks to it through `base_url`
 form-encoded bodies whose non-scalar values (reply_markup, allowed_updates) are JSON;
 `getMe` comes with an empty body. Answers are `{"ok": true, "result": ...}`; a scripted
 failure answers `{"ok": false, "error_code": ..., "parameters": {"retry_after": N}}`.
+
+`hold_next` keeps a call unanswered until `release_holds()` (or `stop()`), so a test can kill
+the bot's process while the call is in flight: either the message never got past the door
+(`accept=False`: not delivered), or Telegram took it and only the answer is lost
+(`accept=True`: delivered, the bot never learns it).
 """
 
 from __future__ import annotations
@@ -54,6 +59,27 @@ class Failure:
 
 
 @dataclass
+class Hold:
+    """A call to keep in flight: the next one of `method` (to `chat_id`, if given)."""
+
+    method: str
+    accept: bool
+    """True: the message is delivered and only the answer is held back."""
+    chat_id: int | None = None
+    skip: int = 0
+    """Matching calls to let through first."""
+    call: Call | None = None
+    """The call it caught."""
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def caught(self, within: float = 10.0) -> Call:
+        """Wait until the held call has arrived; the call."""
+        await asyncio.wait_for(self.arrived.wait(), within)
+        assert self.call is not None
+        return self.call
+
+
+@dataclass
 class FakeTelegram:
     """The fake server; `start()` it, point the bot at `base_url`, read `calls`."""
 
@@ -61,10 +87,12 @@ class FakeTelegram:
     calls: list[Call] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    holds: list[Hold] = field(default_factory=list)
     webhook_url: str = ""
     port: int = 0
     _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(101))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
 
     @property
@@ -89,7 +117,8 @@ class FakeTelegram:
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
-        """Close the server."""
+        """Close the server (held calls are let go first)."""
+        self.release_holds()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -107,6 +136,20 @@ class FakeTelegram:
         description = description or {429: "Too Many Requests: retry after 1"}.get(status, "")
         for _ in range(times):
             self.failures.append(Failure(method, status, description, retry_after, chat_id))
+
+    def hold_next(
+        self, method: str, *, accept: bool, chat_id: int | None = None, skip: int = 0
+    ) -> Hold:
+        """Keep the next call of `method` (to `chat_id`, if given; after `skip` such calls)
+        unanswered until `release_holds()`; with `accept` the message is delivered first (the
+        answer is what gets lost), without it the call is not counted as delivered (status 0)."""
+        hold = Hold(method, accept, chat_id, skip)
+        self.holds.append(hold)
+        return hold
+
+    def release_holds(self) -> None:
+        """Answer every held call (the caller is usually gone by then)."""
+        self._released.set()
 
     def push_update(self, update: dict[str, Any]) -> None:
         """Queue an update for getUpdates (polling mode)."""
@@ -147,6 +190,20 @@ class FakeTelegram:
             self.failures.remove(failure)
             self.calls.append(Call(method, params, failure.status, time.monotonic()))
             return _error(failure.status, failure.description, failure.retry_after)
+        hold = next(
+            (
+                h
+                for h in self.holds
+                if h.call is None
+                and h.method == method
+                and h.chat_id in (None, params.get("chat_id"))
+            ),
+            None,
+        )
+        if hold is not None and hold.skip > 0:
+            hold.skip -= 1
+        elif hold is not None:
+            return await self._held(hold, method, params)
         call = Call(method, params, 200, time.monotonic())
         self.calls.append(call)
         if method == "getUpdates":
@@ -159,6 +216,16 @@ class FakeTelegram:
         if method == "sendMessage":
             call.result_id = result["message_id"]
         return _ok(result)
+
+    async def _held(self, hold: Hold, method: str, params: dict[str, Any]) -> web.Response:
+        call = hold.call = Call(method, params, 200 if hold.accept else 0, time.monotonic())
+        self.calls.append(call)
+        result = getattr(self, f"_{method}")(params) if hold.accept else None
+        if method == "sendMessage" and result is not None:
+            call.result_id = result["message_id"]
+        hold.arrived.set()
+        await self._released.wait()
+        return _ok(result) if hold.accept else _error(502, "Bad Gateway")
 
     def _getMe(self, params: dict[str, Any]) -> Any:
         return BOT_USER

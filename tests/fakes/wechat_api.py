@@ -7,10 +7,14 @@ takes a JSON body (wechatpy sends no Content-Type) and answers `{"errcode": 0, .
 Errors can be switched on: `revoke_tokens()` makes the next send fail with 40001,
 `fail_next(45015)` / `fail_next(45047)` answer the next sends with that errcode, and
 `answer_tokens_with({...})` answers the next token requests with a given JSON body.
+`hold_next_send(accept=...)` keeps the next customer-service send unanswered until
+`release_holds()` (or `stop()`), so a test can kill the sender mid-call: with `accept` WeChat
+took the message (it counts as sent), without it the message never got through.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -26,6 +30,7 @@ ERRMSG = {
     40164: "invalid ip 203.0.113.7, not in whitelist",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
+    -1: "system error",
 }
 
 
@@ -42,6 +47,22 @@ class Call:
 
 
 @dataclass
+class Hold:
+    """A customer-service send to keep in flight."""
+
+    accept: bool
+    """True: WeChat takes the message; only the answer is held back."""
+    call: Call | None = None
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def caught(self, within: float = 10.0) -> Call:
+        """Wait until the held send has arrived; the call."""
+        await asyncio.wait_for(self.arrived.wait(), within)
+        assert self.call is not None
+        return self.call
+
+
+@dataclass
 class FakeWeChatApi:
     """The fake server; `start()` it, point the app at `base_url`, read `calls` and `sent`."""
 
@@ -55,6 +76,8 @@ class FakeWeChatApi:
     """Errcodes for the next customer-service sends, in order."""
     token_answers: list[dict[str, Any]] = field(default_factory=list)
     """JSON bodies for the next token requests, in order (e.g. an errcode 40164)."""
+    holds: list[Hold] = field(default_factory=list)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
     _port: int = 0
     _numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -87,6 +110,16 @@ class FakeWeChatApi:
         """How many times a token was asked for."""
         return sum(call.path == "/cgi-bin/token" for call in self.calls)
 
+    def hold_next_send(self, *, accept: bool) -> Hold:
+        """Keep the next customer-service send unanswered until `release_holds()`."""
+        hold = Hold(accept)
+        self.holds.append(hold)
+        return hold
+
+    def release_holds(self) -> None:
+        """Answer every held send (the caller is usually gone by then)."""
+        self._released.set()
+
     def revoke_tokens(self) -> None:
         """Make every issued token invalid (the next send gets 40001)."""
         self.tokens.append("revoked")
@@ -105,7 +138,8 @@ class FakeWeChatApi:
         self._port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening (held sends are let go first)."""
+        self.release_holds()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -133,6 +167,14 @@ class FakeWeChatApi:
             return self._answer(request, body, _error(40001))
         if self.failures:
             return self._answer(request, body, _error(self.failures.pop(0)))
+        hold = next((h for h in self.holds if h.call is None), None)
+        if hold is not None:
+            answer = {"errcode": 0, "errmsg": "ok"} if hold.accept else _error(-1)
+            self._answer(request, body, answer)
+            hold.call = self.calls[-1]
+            hold.arrived.set()
+            await self._released.wait()
+            return web.json_response(answer)
         return self._answer(request, body, {"errcode": 0, "errmsg": "ok"})
 
 
