@@ -4,6 +4,7 @@ interview goes to a person with a high-priority `internal-error` escalation."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,8 +38,9 @@ async def apologize(
         now=now,
         lease=lease,
     )
+    recipient = Recipient(incoming.channel, incoming.customer_ref, customer.last_inbound_at)
     if duplicate is not None:
-        return duplicate
+        return replace(duplicate, recipient=recipient)
     conversation = await queries.open_conversation(session=session, customer_id=customer.id)
     inbound_row = await store_inbound(
         session=session,
@@ -90,5 +92,5 @@ async def apologize(
         customer_id=customer.id,
         events=(event,),
         held_since=now if incoming.replies == "send" else None,
-        recipient=Recipient(incoming.channel, incoming.customer_ref, customer.last_inbound_at),
+        recipient=recipient,
     )
