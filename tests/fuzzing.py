@@ -238,10 +238,15 @@ class Tally:
             self.server_errors.append(f"{status}: {what}")
 
     async def post(self, client: httpx.AsyncClient, url: str, what: str, **request: Any) -> int:
-        """Send one request and count its answer; an exception the app raised counts as the
-        500 a server would have answered."""
+        """Send one request and count its answer."""
+        method = request.pop("method", "POST")
+        return await self.send(client, client.build_request(method, url, **request), what)
+
+    async def send(self, client: httpx.AsyncClient, request: httpx.Request, what: str) -> int:
+        """Send a built request and count its answer; an exception the app raised counts as
+        the 500 a server would have answered."""
         try:
-            response = await client.request(request.pop("method", "POST"), url, **request)
+            response = await client.send(request)
         except Exception as exc:  # the in-process transport re-raises what made a 500
             self.count(500, f"{what} ({type(exc).__name__}: {exc})")
             return 500
