@@ -12,6 +12,7 @@ import asyncio
 import copy
 import json
 import math
+import os
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 
 Path = tuple[str | int, ...]
 
+LONG = os.environ.get("CXBOT_FUZZ_LONG") == "1"
+"""Set by benchmarks/fuzz.py: every value on every field, and many more random examples."""
 DEEP = 60
 WRONG: list[Any] = [
     None,

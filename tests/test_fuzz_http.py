@@ -21,14 +21,14 @@ from schemathesis import GenerationMode
 from cxbot.settings import Settings
 from tests.bot.telegram_chat import running_app, telegram_settings
 from tests.fakes.telegram_api import FakeTelegram
-from tests.fuzzing import Tally, run_property
+from tests.fuzzing import LONG, Tally, run_property
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 API_TOKEN = "fuzz-api-token-0123456789abcdef"
 BOT_TOKEN = "123456:TEST-token_abc"
-EXAMPLES_PER_OPERATION = 60
-RANDOM_EXAMPLES = 150
+EXAMPLES_PER_OPERATION = 600 if LONG else 60
+RANDOM_EXAMPLES = 1500 if LONG else 150
 
 CONTENT_TYPES = [
     "application/json",

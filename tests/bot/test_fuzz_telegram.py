@@ -14,18 +14,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.bot.fuzz_shapes import TELEGRAM_SEEDS, fresh_update
+from tests.bot.fuzz_shapes import TELEGRAM_MORE_SEEDS, TELEGRAM_SEEDS, fresh_update
 from tests.bot.telegram_chat import SECRET, WEBHOOK, running_app, telegram_settings
 from tests.fakes.telegram_api import FakeTelegram
-from tests.fuzzing import Tally, dumps, mutated, mutations, run_property
+from tests.fuzzing import LONG, Tally, dumps, mutated, mutations, run_property
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
-RANDOM_EXAMPLES = 300
-STRIDE = 4
+RANDOM_EXAMPLES = 3000 if LONG else 300
+STRIDE = 1 if LONG else 4
 """Each field path gets every 4th wrong value here; benchmarks/fuzz.py tries them all."""
-SEEDS = TELEGRAM_SEEDS
+SEEDS = TELEGRAM_SEEDS | TELEGRAM_MORE_SEEDS if LONG else TELEGRAM_SEEDS
 
 
 async def post_update(

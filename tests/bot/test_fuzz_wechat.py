@@ -26,13 +26,13 @@ from bot.wechat_signatures import sha1_signature
 from tests.bot.fuzz_shapes import OPENID, WECHAT_KINDS, wechat_fields
 from tests.bot.wechat_chat import TOKEN, Rig, running
 from tests.fakes.wechat_server import signature
-from tests.fuzzing import Tally, run_property
+from tests.fuzzing import LONG, Tally, run_property
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
 PATH = "/webhooks/wechat"
-RANDOM_EXAMPLES = 200
-STRIDE = 3
+RANDOM_EXAMPLES = 2000 if LONG else 200
+STRIDE = 1 if LONG else 3
 """Each field gets every 3rd odd value here; benchmarks/fuzz.py tries them all."""
 
 ODD_TEXT = [
