@@ -32,6 +32,7 @@ from telegram.ext import AIORateLimiter, Application
 from bot.channel import Hook, Incoming, Outbox, Service
 from bot.telegram_questions import acknowledge, already_answered, message_ref, remove_keyboard
 from bot.telegram_sender import ChatPacer, TelegramSender
+from bot.telegram_types import type_problem
 from bot.telegram_updates import ALLOWED_UPDATES, install_handlers
 from flows.registry import FlowRegistry
 
@@ -250,19 +251,7 @@ class TelegramChannel:
 
 def _malformed(update: Update) -> str | None:
     """Why an update that parsed is still not one Telegram would send, or None."""
-    message = update.message or update.edited_message or update.channel_post
-    if message is not None:
-        if getattr(message, "chat", None) is None:
-            return "a message without a chat"
-        if message.text is not None and not isinstance(message.text, str):
-            return "a message whose text is not a string"
-    query = update.callback_query
-    if query is not None:
-        if query.data is not None and not isinstance(query.data, str):
-            return "a callback query whose data is not a string"
-        if getattr(query, "from_user", None) is None:
-            return "a callback query without a sender"
-    return None
+    return type_problem(update)
 
 
 async def register_webhook(config: TelegramConfig, url: str) -> str:

@@ -30,6 +30,8 @@ from flows.state import Outbound
 CHANNEL = "web"
 COOKIE = "cxbot_visitor"
 MAX_ID = 2**63 - 1
+LARGEST_ROW_ID = 2**31 - 1
+"""Message ids are INTEGER columns: PostgreSQL refuses a larger number in a query."""
 VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{32}")
 """The customer id of a web visitor: the random part of the signed cookie (bot/visitors.py)."""
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -223,7 +225,7 @@ async def chat_history(
     """The visitor's messages after `after`, whether this flow is still running, and how
     the visitor's latest interview on this flow stands (`flow_status`)."""
     found = await chat.service.history(
-        channel=CHANNEL, customer_ref=ref, after_id=after, flow_id=flow_id
+        channel=CHANNEL, customer_ref=ref, after_id=min(after, LARGEST_ROW_ID), flow_id=flow_id
     )
     return JSONResponse(
         {
