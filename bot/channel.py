@@ -131,6 +131,11 @@ def pseudonym(ref: object) -> str:
     return "#" + hashlib.sha256(str(ref).encode("utf-8", "replace")).hexdigest()[:10]
 
 
+class Unavailable(Exception):
+    """The service cannot take the message now (its database is unavailable): nothing was
+    stored; the channel answers so that the platform delivers it again (503)."""
+
+
 class DeliveryError(Exception):
     """A message was not delivered."""
 

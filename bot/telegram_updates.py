@@ -24,7 +24,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, TypeHandler, filters
 
-from bot.channel import Incoming, pseudonym
+from bot.channel import Incoming, Unavailable, pseudonym
 from bot.telegram_sender import answer_from_callback
 from flows.registry import FlowRegistry
 
@@ -118,7 +118,10 @@ def install_handlers(
 
     async def on_error(update: object, context: Any) -> None:
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram update %s failed", update_id, exc_info=context.error)
+        if isinstance(context.error, Unavailable):  # an outage: one line, no traceback
+            log.warning("telegram update %s not stored: %s", update_id, context.error)
+        else:
+            log.error("telegram update %s failed", update_id, exc_info=context.error)
         if isinstance(update, Update):
             failed(update)
 

@@ -16,10 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import webchat
+from bot.channel import Unavailable
 from cxbot import api_docs, channels
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
@@ -30,13 +31,14 @@ from flows.registry import FlowRegistry
 from storage import server_secrets
 from storage.database import Sessions, create_engine, create_sessions, transaction
 from storage.migrations import upgrade
+from storage.outages import ping, unavailable
 
 log = logging.getLogger(__name__)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 STATIC = Path(__file__).parent.parent / "bot" / "static"
-
-
+HEALTH_SECONDS = 2.0
+"""/healthz answers within this long, database or not."""
 
 
 class _BodyTooLarge(Exception):
@@ -106,10 +108,17 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """422 with where and what is wrong, never the offending input (it may be huge,
-    private, or not even encodable)."""
+    private, or not even encodable); one log line naming the fields."""
     assert isinstance(exc, RequestValidationError)
+    fields = sorted({".".join(str(p) for p in e["loc"])[:80] for e in exc.errors()})[:5]
+    log.info(
+        "%s %s refused (422): %s",
+        request.method,
+        request.url.path,
+        _printable(", ".join(fields)),
+    )
     return JSONResponse(
         {
             "detail": [
@@ -122,6 +131,35 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
             ]
         },
         status_code=422,
+    )
+
+
+def _database_errors() -> tuple[type[Exception], ...]:
+    """What the drivers raise that may mean an outage (the handler tells which it is)."""
+    errors: list[type[Exception]] = [Unavailable, SQLAlchemyError, OSError]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - PostgreSQL support is an extra
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 when the database is unavailable (platforms and pages try again), with one log
+    line and no traceback; any other database error is a bug: logged in full, 500."""
+    reason = str(exc) if isinstance(exc, Unavailable) else unavailable(exc)
+    if reason is None:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+    log.warning(
+        "%s %s: database unavailable (%s); answered 503", request.method, request.url.path, reason
+    )
+    return JSONResponse(
+        {"detail": "the database is unavailable; try again"},
+        status_code=503,
+        headers={"Retry-After": "5"},
     )
 
 
@@ -167,13 +205,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing touches the database until start-up."""
     _log_to_stderr_if_unconfigured()
     settings = settings or Settings()
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, timeout=settings.database_timeout_seconds)
     registry = FlowRegistry(settings.flow_paths)
     sessions = create_sessions(engine)
     service = ConversationService(
         sessions=sessions,
         registry=registry,
         lease=timedelta(seconds=settings.send_lease_seconds),
+        wait_seconds=settings.database_timeout_seconds,
     )
     delivery = Delivery(writer=service.writer, clock=service.clock, lease=service.lease)
     runtime = Runtime(settings, engine, registry, service, delivery)
@@ -186,9 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for error in await registry.refresh_async():
             log.error("%s", error)
         stop_sweeping = asyncio.Event()
-        sweeper = asyncio.create_task(
-            delivery.run(settings.delivery_sweep_seconds, stop_sweeping)
-        )
+        sweeper = asyncio.create_task(delivery.run(settings.delivery_sweep_seconds, stop_sweeping))
         tasks = [asyncio.create_task(_close_idle(runtime))]
         if settings.flow_reload_seconds > 0:
             tasks.append(asyncio.create_task(_reload_flows(runtime)))
@@ -217,16 +254,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    for error in _database_errors():
+        app.add_exception_handler(error, _database_error)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         """Liveness and readiness: the database answers and flows are loaded."""
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            log.warning("health check failed: %s", exc)
+        problem = await ping(engine, seconds=min(HEALTH_SECONDS, settings.database_timeout_seconds))
+        if problem is not None:
+            log.warning("health check failed: %s", problem)
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse(
             {

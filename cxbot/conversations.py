@@ -9,15 +9,16 @@ inline). The caller hands the reply to the delivery path (`cxbot/delivery.py`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.channel import History, Incoming, Recipient, Reply, pseudonym
+from bot.channel import History, Incoming, Recipient, Reply, Unavailable, pseudonym
 from cxbot.apology import apologize
 from cxbot.envelopes import engine_inbound, outbound_from_row
 from cxbot.greetings import answered_recently, unsupported, welcome, written_in
@@ -31,8 +32,9 @@ from flows.loader import LoadedFlow
 from flows.registry import FlowRegistry
 from flows.state import ConversationState, Outbound, Outcome
 from storage import queries
-from storage.database import Sessions, transaction
+from storage.database import TIMEOUT_SECONDS, Sessions, transaction
 from storage.models import Conversation, Customer, Message
+from storage.outages import unavailable
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
@@ -75,8 +77,11 @@ class ConversationService:
         registry: FlowRegistry,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         lease: timedelta = LEASE,
+        wait_seconds: float = TIMEOUT_SECONDS,
     ) -> None:
         self.sessions = sessions
+        self.wait_seconds = wait_seconds
+        """How long a message may queue for its customer's lock and the write turn."""
         self.registry = registry
         self.clock = clock
         self.lease = lease
@@ -88,13 +93,37 @@ class ConversationService:
         """The in-process lock this customer's messages queue on (one of 64, by hash)."""
         return self._locks[hash((channel, ref)) % len(self._locks)]
 
+    @contextlib.asynccontextmanager
+    async def _turn(self, incoming: Incoming) -> AsyncIterator[None]:
+        """Hold the customer's lock and the write turn, queueing at most `wait_seconds`
+        (TimeoutError: the writers ahead are stuck on a stalled database)."""
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                async with asyncio.timeout(self.wait_seconds):
+                    await held.enter_async_context(
+                        self._lock(incoming.channel, incoming.customer_ref)
+                    )
+                    await held.enter_async_context(self.writer.turn())
+            except TimeoutError:
+                raise TimeoutError(
+                    f"waited {self.wait_seconds:g} s for the database write turn"
+                ) from None
+            yield
+
     async def handle(self, incoming: Incoming) -> Reply:
-        """Process one inbound message exactly once and return the messages to send."""
-        lock = self._lock(incoming.channel, incoming.customer_ref)
-        async with lock, self.writer.turn():
+        """Process one inbound message exactly once and return the messages to send.
+
+        Raises `Unavailable` when the database is (`storage.outages.unavailable`): nothing
+        was stored, and the caller answers so that the platform delivers the message again.
+        """
+        async with self._turn(incoming):
             try:
                 reply = await self._process(incoming)
-            except Exception:
+            except Exception as exc:
+                reason = unavailable(exc)
+                if reason is not None:
+                    # no apology: it could not be stored either, and a retry will work
+                    raise Unavailable(reason) from exc
                 log.exception(
                     "handling %s message %s failed",
                     incoming.channel,

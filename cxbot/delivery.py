@@ -42,6 +42,7 @@ from cxbot.envelopes import outbound_from_row
 from flows.state import Outbound
 from storage import outbox, queries
 from storage.models import Message
+from storage.outages import unavailable
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
@@ -210,8 +211,12 @@ class Delivery:
                 sent = await self.sweep()
                 if sent:
                     log.info("delivered %d queued messages", sent)
-            except Exception:
-                log.exception("delivery sweep failed")
+            except Exception as exc:
+                reason = unavailable(exc)
+                if reason is not None:  # an outage: one line, no traceback; the next sweep
+                    log.warning("delivery sweep skipped: database unavailable (%s)", reason)
+                else:
+                    log.exception("delivery sweep failed")
 
     # -- the path -----------------------------------------------------------------------
 

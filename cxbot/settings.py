@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./cxbot.db"
     """A SQLite or PostgreSQL URL (`sqlite:///cxbot.db`, `postgresql://user:pw@host/db`);
     cxbot picks the async driver. SQLite runs in WAL mode."""
+    database_timeout_seconds: float = Field(default=2.0, gt=0, le=60.0)
+    """The longest one wait on the database may last before the request gets a 503: SQLite's
+    busy timeout, PostgreSQL's connect, statement and lock timeouts, the wait for a pooled
+    connection and the in-process queue of writers."""
     demo_database_url: str = "sqlite+aiosqlite:///./cxbot-demo.db"
     """Where `cxbot demo` keeps its sample data; never the `database_url` database."""
     flows_dir: Path | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
@@ -25,6 +26,8 @@ SYNC_ONLY_DRIVERS = {"", "pysqlite", "psycopg2", "psycopg2cffi", "pg8000"}
 """Drivers users copy from other tools' URLs; cxbot swaps them for the async driver."""
 SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 """The synchronous driver Alembic uses for each backend."""
+TIMEOUT_SECONDS = 2.0
+"""How long one database wait may last by default (CXBOT_DATABASE_TIMEOUT_SECONDS)."""
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -99,23 +102,35 @@ def use_wal(url: str | URL) -> None:
             connection.execute("PRAGMA journal_mode=WAL")
 
 
-def create_engine(url: str | URL) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
+def create_engine(url: str | URL, *, timeout: float = TIMEOUT_SECONDS) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions.
+
+    `timeout` bounds every wait on the database, so an outage is a quick error, not a hang:
+    SQLite's busy timeout (the write lock held by another process); on PostgreSQL the
+    connect timeout (libpq's least is 2 s), `statement_timeout` and `lock_timeout`; and the
+    wait for a connection from the pool.
+    """
     url = normalize_url(url)
     if not is_sqlite(url):
         engine = create_async_engine(
-            url, pool_pre_ping=True, json_serializer=dumps_without_nul, hide_parameters=True
+            url,
+            pool_pre_ping=True,
+            pool_timeout=timeout,
+            connect_args=_server_timeouts(url, timeout),
+            json_serializer=dumps_without_nul,
+            hide_parameters=True,
         )
         replace_nul(engine)
         return engine
     prepare_sqlite_file(url)
     engine = create_async_engine(
         url,
-        connect_args={"timeout": 15},
+        connect_args={"timeout": timeout},
         json_serializer=dumps_without_nul,
         hide_parameters=True,  # SQL parameters carry customer text: never in errors or logs
     )
     replace_nul(engine)
+    busy_ms = max(1, round(timeout * 1000))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -124,7 +139,7 @@ def create_engine(url: str | URL) -> AsyncEngine:
         for pragma in (
             "journal_mode=WAL",
             "synchronous=NORMAL",
-            "busy_timeout=15000",
+            f"busy_timeout={busy_ms}",
             "foreign_keys=ON",
         ):
             cursor.execute(f"PRAGMA {pragma}")
@@ -137,6 +152,24 @@ def create_engine(url: str | URL) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _server_timeouts(url: URL, timeout: float) -> dict[str, Any]:
+    """Connection arguments that bound connecting and every statement on a server."""
+    ms = max(1, round(timeout * 1000))
+    settings = {"statement_timeout": str(ms), "lock_timeout": str(ms)}
+    if url.get_backend_name() != "postgresql":
+        return {}
+    if url.get_driver_name() == "asyncpg":
+        return {"timeout": timeout, "command_timeout": timeout, "server_settings": settings}
+    given = url.query.get("options", "")
+    options = " ".join(
+        [
+            *([given] if isinstance(given, str) else given),
+            *(f"-c {k}={v}" for k, v in settings.items()),
+        ]
+    )
+    return {"connect_timeout": max(2, math.ceil(timeout)), "options": options.strip()}
 
 
 def create_sessions(engine: AsyncEngine) -> Sessions:

@@ -70,7 +70,7 @@ async def test_engine_connections_use_wal(engine: AsyncEngine, db_path: Path) ->
         busy = (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar()
     assert mode == "wal"
     assert foreign_keys == 1
-    assert busy == 15000
+    assert busy == 2000  # CXBOT_DATABASE_TIMEOUT_SECONDS: a held write lock is a quick 503
     # WAL is a property of the file: a plain sqlite3 connection sees it too.
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
