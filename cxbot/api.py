@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.channel import Incoming, Reply, digest
+from cxbot.closing import abandon
 
 if TYPE_CHECKING:
     from cxbot.runtime import Runtime
@@ -91,7 +92,9 @@ def router(runtime: Runtime) -> APIRouter:
             if reply.conversation_id is not None:
                 # a question the customer never saw: no interview waits for their answer,
                 # and the key is free for a later try
-                await runtime.service.abandon(reply.conversation_id, "not-delivered", release=key)
+                await abandon(
+                    runtime.service, reply.conversation_id, "not-delivered", release=key
+                )
         else:
             status = "queued"  # the platform asked us to wait: the queue sends it shortly
         log.info("API start of %s on %s: %s", body.flow_id, body.channel, status)

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot import webchat
 from bot.channel import Unavailable
 from cxbot import api_docs, channels
+from cxbot.closing import expire_idle
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
 from cxbot.headers import SecurityHeaders
@@ -178,7 +179,7 @@ async def _close_idle(runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(60)
         try:
-            closed = await runtime.service.expire_idle()
+            closed = await expire_idle(runtime.service)
             if closed:
                 log.info("closed %d idle interviews", closed)
         except Exception:

@@ -23,6 +23,8 @@ from cxbot.apology import apologize
 from cxbot.envelopes import engine_inbound, outbound_from_row
 from cxbot.greetings import answered_recently, unsupported, welcome, written_in
 from cxbot.history import history
+from cxbot.keyboards import obsolete_keyboard, tapped_old
+from cxbot.quiet import quiet_period_end
 from cxbot.recording import SLA, record_outcome, save_state
 from cxbot.transcript import duplicate_reply, store_inbound, store_replies
 from flows import engine
@@ -189,10 +191,18 @@ class ConversationService:
             # messages a dead sender left, now claimed for this caller, go to this customer
             return replace(duplicate, recipient=_recipient(turn))
         running = await self._running(session, turn)
-        if incoming.keyboards and incoming.kind == "button" and _tapped_old(running, incoming):
+        if (
+            incoming.keyboards
+            and incoming.kind == "button"
+            and tapped_old(
+                running.conversation if running else None,
+                running.state if running else None,
+                incoming.button,
+            )
+        ):
             return Reply((), stale=True, customer_id=customer_id)
         starting = self._flow_to_start(incoming, running)
-        quiet_until = await self._quiet_until(session, turn, starting)
+        quiet_until = await quiet_period_end(session, turn.customer, starting, turn.at)
         if quiet_until is not None and starting is not None:
             if incoming.kind == "trigger":
                 return Reply((), customer_id=customer_id, refused="quiet")
@@ -206,7 +216,11 @@ class ConversationService:
             return Reply((), customer_id=customer_id, refused="busy")
         if incoming.kind != "trigger":  # an API start is not the customer writing to us
             turn.customer.last_inbound_at = turn.at
-        obsolete = await self._obsolete_keyboard(session, incoming, running)
+        obsolete = (
+            await obsolete_keyboard(session, running.conversation, running.state)
+            if running is not None and incoming.keyboards and incoming.kind in ("text", "command")
+            else None
+        )
         if starting is not None and running is not None:
             closed = running.state.evolve(status="abandoned", step_id=None)
             save_state(running.conversation, closed, turn.at)
@@ -255,24 +269,6 @@ class ConversationService:
             display_name=incoming.display_name,
             language=languages.normalize(incoming.language_hint),
         )
-
-    async def _quiet_until(
-        self, session: AsyncSession, turn: _Turn, starting: LoadedFlow | None
-    ) -> datetime | None:
-        """When the flow's quiet period for this customer ends, if they completed it within
-        it (one completed response per customer per flow per quiet period)."""
-        if starting is None or starting.flow.quiet_days <= 0 or turn.customer.id is None:
-            return None
-        period = timedelta(days=starting.flow.quiet_days)
-        done = await queries.completed_since(
-            session=session,
-            customer_id=turn.customer.id,
-            flow_id=starting.flow.id,
-            since=turn.at - period,
-        )
-        if done is None or done.ended_at is None:
-            return None
-        return done.ended_at + period
 
     def _advance(self, turn: _Turn, running: _Open) -> None:
         """Run the engine on the customer's message (or say we read text only)."""
@@ -330,7 +326,7 @@ class ConversationService:
         )
         if conversation is None:
             return None
-        flow = await self._pinned_flow(session, conversation)
+        flow = await self.pinned_flow(session, conversation)
         state = ConversationState.from_json(conversation.state)
         if engine.is_expired(flow.flow, state, turn.at):
             expired = engine.expire(flow.flow, state, turn.at)
@@ -338,22 +334,6 @@ class ConversationService:
             turn.events.extend((conversation.id, e) for e in expired.events)
             return None
         return _Open(conversation, flow, state)
-
-    async def _obsolete_keyboard(
-        self, session: AsyncSession, incoming: Incoming, running: _Open | None
-    ) -> str | None:
-        """The platform id of the message showing the open question's buttons, when the
-        customer answers it by typing (a channel whose buttons stay removes them)."""
-        if not incoming.keyboards or incoming.kind not in ("text", "command") or running is None:
-            return None
-        conversation = running.conversation
-        if conversation.status != "active" or conversation.id is None:
-            return None
-        for row in await queries.recent_outbound(session=session, conversation_id=conversation.id):
-            payload = row.payload or {}
-            if payload.get("step_id") == running.state.step_id and payload.get("buttons"):
-                return row.platform_message_id
-        return None
 
     def _flow_to_start(self, incoming: Incoming, running: _Open | None) -> LoadedFlow | None:
         handed_off = running is not None and running.conversation.status == "handed_off"
@@ -372,7 +352,8 @@ class ConversationService:
             return self.registry.triggered_by(incoming.text)
         return None
 
-    async def _pinned_flow(self, session: AsyncSession, conversation: Conversation) -> LoadedFlow:
+    async def pinned_flow(self, session: AsyncSession, conversation: Conversation) -> LoadedFlow:
+        """The exact flow version a conversation started on (reloaded from its stored text)."""
         found = self.registry.version(conversation.flow_id, conversation.flow_version)
         if found is not None:
             return found
@@ -416,81 +397,10 @@ class ConversationService:
         await session.flush()
         turn.conversation, turn.outcome = conversation, outcome
 
-    async def abandon(
-        self, conversation_id: int, reason: str, *, release: str | None = None
-    ) -> bool:
-        """Close a running interview early (its first question could not be delivered);
-        True when it was running. `release`: the platform message id of the request that
-        started it, freed so the same idempotency key may start it again."""
-        now = self.clock()
-        async with self.writer.transaction() as session:
-            conversation = await queries.lock_conversation_owner(
-                session=session, conversation_id=conversation_id
-            )
-            if release is not None:
-                await queries.release_inbound(
-                    session=session,
-                    channel=conversation.channel if conversation else "",
-                    platform_message_id=release,
-                )
-            if conversation is None or conversation.status != "active":
-                return False
-            state = ConversationState.from_json(conversation.state)
-            save_state(conversation, state.evolve(status="abandoned", step_id=None), now)
-            event = InterviewAbandoned(reason)
-            queries.append_events(
-                session=session,
-                conversation_id=conversation_id,
-                events=[(event.name, event.data())],
-                at=now,
-            )
-            return True
-
-    async def expire_idle(self) -> int:
-        """Close interviews whose reply timeout passed; return how many."""
-        now = self.clock()
-        async with self.sessions() as session:
-            candidates = await queries.idle_conversations(
-                session=session, before=now - timedelta(minutes=1)
-            )
-        closed = 0
-        for candidate in candidates:
-            assert candidate.id is not None
-            async with self.writer.transaction() as session:
-                # each one on its own, under its customer's lock: a message arriving now
-                # either lands first (and the interview is no longer idle) or waits
-                conversation = await queries.lock_conversation_owner(
-                    session=session, conversation_id=candidate.id
-                )
-                if conversation is None or conversation.status != "active":
-                    continue
-                flow = await self._pinned_flow(session, conversation)
-                state = ConversationState.from_json(conversation.state)
-                outcome = engine.expire(flow.flow, state, now)
-                if outcome.events:
-                    save_state(conversation, outcome.state, now)
-                    queries.append_events(
-                        session=session,
-                        conversation_id=conversation.id,
-                        events=[(e.name, e.data()) for e in outcome.events],
-                        at=now,
-                    )
-                    closed += 1
-        return closed
-
-
 def _recipient(turn: _Turn) -> Recipient:
     """Where this turn's messages go."""
     incoming = turn.incoming
     return Recipient(incoming.channel, incoming.customer_ref, turn.customer.last_inbound_at)
-
-
-def _tapped_old(running: _Open | None, incoming: Incoming) -> bool:
-    """True when a tapped button belongs to a question that is no longer waiting."""
-    step_id, _, _ = (incoming.button or "").partition(":")
-    if running is None or running.conversation.status != "active":
-        return True
-    return step_id != running.state.step_id
 
 
 __all__ = [

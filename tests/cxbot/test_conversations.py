@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from cxbot.closing import expire_idle
 from cxbot.conversations import SLA, ConversationService
 from flows.registry import BUILTIN_DIR, FlowRegistry
 from storage import queries
@@ -296,10 +297,10 @@ async def test_reply_timeout_abandons_and_the_keyword_starts_again(
 ) -> None:
     await customer.says("feedback")
     clock.advance(minutes=29)
-    assert await service.expire_idle() == 0
+    assert await expire_idle(service) == 0
     clock.advance(minutes=2)  # the nps flow waits 30 minutes
-    assert await service.expire_idle() == 1
-    assert await service.expire_idle() == 0
+    assert await expire_idle(service) == 1
+    assert await expire_idle(service) == 0
     conversations = await rows(sessions, Conversation)
     assert [(c.status, c.ended_at) for c in conversations] == [("abandoned", clock.now)]
     abandoned = await rows(sessions, Event, Event.name == "interview-abandoned")
