@@ -27,6 +27,7 @@ ARGS = [
 ]
 SCREENSHOT = Path("/tmp/webchat.png")
 ENDED_SCREENSHOT = Path("/tmp/webchat-ended.png")
+QUIET_SCREENSHOT = Path("/tmp/webchat-quiet-period.png")
 
 
 @pytest.fixture
@@ -214,6 +215,7 @@ async def test_the_end_is_shown_and_a_reload_does_not_start_again(
     await expect(log.locator(".buttons button")).to_have_count(0)
     await expect(page.locator("#ended")).to_have_text("This survey has ended.")
     await expect(page.locator("#input")).to_be_disabled()
+    await page.screenshot(path=str(QUIET_SCREENSHOT), full_page=True)
     assert "restart" not in page.url
     assert query(db_path, "SELECT status FROM conversation") == [("completed",)]
     assert errors == []
