@@ -90,6 +90,8 @@ class ConversationService:
         self.writer = Writer(sessions)
         self.listeners: list[Listener] = []
         self._locks = [asyncio.Lock() for _ in range(64)]
+        self._stored_versions: set[tuple[str, str]] = set()
+        """Flow versions known to be in the database (committed), so starts skip the look."""
 
     def _lock(self, channel: str, ref: str) -> asyncio.Lock:
         """The in-process lock this customer's messages queue on (one of 64, by hash)."""
@@ -259,15 +261,13 @@ class ConversationService:
         """The customer, created on first contact, its row locked for this transaction."""
         # another process handling this customer's message goes first (PostgreSQL; a new
         # customer is not locked, but a second insert fails and the retry takes the lock)
-        await queries.lock_customer(
-            session=session, channel=incoming.channel, external_id=incoming.customer_ref
-        )
         return await queries.get_or_create_customer(
             session=session,
             channel=incoming.channel,
             external_id=incoming.customer_ref,
             display_name=incoming.display_name,
             language=languages.normalize(incoming.language_hint),
+            lock=True,
         )
 
     def _advance(self, turn: _Turn, running: _Open) -> None:
@@ -308,14 +308,11 @@ class ConversationService:
             messages=[*(outcome.outbound if outcome else ()), *turn.notes],
             now=now,
         )
-        for conversation_ref, event in turn.events:
-            queries.append_events(
-                session=session,
-                conversation_id=conversation_ref,
-                events=[(event.name, event.data())],
-                at=turn.at,
-            )
-        await session.flush()
+        await queries.insert_events(
+            session=session,
+            events=[(ref, event.name, event.data()) for ref, event in turn.events],
+            at=turn.at,
+        )
         return messages
 
     async def _running(self, session: AsyncSession, turn: _Turn) -> _Open | None:
@@ -368,9 +365,11 @@ class ConversationService:
 
     async def _start(self, session: AsyncSession, turn: _Turn, loaded: LoadedFlow) -> None:
         flow, customer, incoming = loaded.flow, turn.customer, turn.incoming
-        await queries.save_flow_version(
+        key = (flow.id, loaded.version)
+        if key not in self._stored_versions and await queries.save_flow_version(
             session=session, flow_id=flow.id, version=loaded.version, source=loaded.source
-        )
+        ):
+            self._stored_versions.add(key)  # committed before: no need to look again
         hints = (incoming.language_hint, customer.language, written_in(incoming.text))
         outcome = engine.start(
             flow,

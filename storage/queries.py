@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy import and_, case, func, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,11 +31,16 @@ async def get_or_create_customer(
     external_id: str,
     display_name: str | None = None,
     language: str | None = None,
+    lock: bool = False,
 ) -> Customer:
-    """The customer with this channel identity, created on first contact."""
+    """The customer with this channel identity, created on first contact; with `lock`, an
+    existing row is locked until the transaction ends (PostgreSQL; SQLite writes are serial
+    anyway) and read afresh once the lock is held (one statement either way)."""
     statement = select(Customer).where(
         Customer.channel == channel, Customer.external_id == external_id
     )
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     customer = (await session.exec(statement)).first()
     if customer is None:
         customer = Customer(
@@ -104,11 +109,29 @@ async def open_conversation(*, session: AsyncSession, customer_id: int) -> Conve
 
 async def save_flow_version(
     *, session: AsyncSession, flow_id: str, version: str, source: str
-) -> None:
-    """Keep the text of a flow version (once) so pinned conversations can reload it."""
+) -> bool:
+    """Keep the text of a flow version (once) so pinned conversations can reload it; True
+    when it was stored already (committed by an earlier transaction)."""
     if await session.get(FlowVersion, (flow_id, version)) is None:
         session.add(FlowVersion(flow_id=flow_id, version=version, source=source))
         await session.flush()
+        return False
+    return True
+
+
+async def insert_events(
+    *,
+    session: AsyncSession,
+    events: Sequence[tuple[int | None, str, dict[str, Any]]],
+    at: datetime,
+) -> None:
+    """Append events (conversation id, name, data) in order, in one statement."""
+    if events:
+        rows = [
+            {"conversation_id": ref, "name": name, "data": data, "created_at": at}
+            for ref, name, data in events
+        ]
+        await session.exec(insert(Event), params=rows)
 
 
 async def get_flow_source(*, session: AsyncSession, flow_id: str, version: str) -> str | None:
