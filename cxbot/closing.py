@@ -3,7 +3,7 @@ be delivered, and those whose reply timeout passed (the idle sweep)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from cxbot.recording import save_state
@@ -47,34 +47,47 @@ async def abandon(
         return True
 
 
-async def expire_idle(service: ConversationService) -> int:
-    """Close interviews whose reply timeout passed; return how many."""
+async def expire_idle(service: ConversationService, *, batch: int = 500) -> int:
+    """Close interviews whose reply timeout passed, however many; return how many.
+
+    Each running interview carries its deadline (`expires_at`, indexed), so the sweep reads
+    only the overdue ones; one whose deadline was stale (an older row) gets its real one.
+    """
     now = service.clock()
-    async with service.sessions() as session:
-        candidates = await queries.idle_conversations(
-            session=session, before=now - timedelta(minutes=1)
-        )
     closed = 0
-    for candidate in candidates:
-        assert candidate.id is not None
-        async with service.writer.transaction() as session:
-            # each one on its own, under its customer's lock: a message arriving now
-            # either lands first (and the interview is no longer idle) or waits
-            conversation = await queries.lock_conversation_owner(
-                session=session, conversation_id=candidate.id
+    while True:
+        async with service.sessions() as session:
+            candidates = await queries.overdue_conversations(session=session, now=now, limit=batch)
+        for candidate in candidates:
+            assert candidate.id is not None
+            closed += await _expire_one(service, candidate.id, now)
+        if len(candidates) < batch:
+            return closed
+
+
+async def _expire_one(service: ConversationService, conversation_id: int, now: datetime) -> int:
+    """Close one overdue interview under its customer's lock; 1 when it was closed."""
+    async with service.writer.transaction() as session:
+        # under the customer's lock: a message arriving now either lands first (and the
+        # interview is no longer overdue) or waits
+        conversation = await queries.lock_conversation_owner(
+            session=session, conversation_id=conversation_id
+        )
+        if conversation is None or conversation.status != "active":
+            return 0
+        flow = await service.pinned_flow(session, conversation)
+        state = ConversationState.from_json(conversation.state)
+        outcome = engine.expire(flow.flow, state, now)
+        if not outcome.events:  # not overdue after all (an older row): its real deadline
+            conversation.expires_at = state.last_activity_at + timedelta(
+                seconds=flow.flow.timeout_seconds
             )
-            if conversation is None or conversation.status != "active":
-                continue
-            flow = await service.pinned_flow(session, conversation)
-            state = ConversationState.from_json(conversation.state)
-            outcome = engine.expire(flow.flow, state, now)
-            if outcome.events:
-                save_state(conversation, outcome.state, now)
-                queries.append_events(
-                    session=session,
-                    conversation_id=conversation.id,
-                    events=[(e.name, e.data()) for e in outcome.events],
-                    at=now,
-                )
-                closed += 1
-    return closed
+            return 0
+        save_state(conversation, outcome.state, now)
+        queries.append_events(
+            session=session,
+            conversation_id=conversation.id,
+            events=[(e.name, e.data()) for e in outcome.events],
+            at=now,
+        )
+        return 1

@@ -279,7 +279,12 @@ class ConversationService:
         turn.outcome = engine.advance(
             running.flow.flow, running.state, engine_inbound(incoming, turn.at)
         )
-        save_state(running.conversation, turn.outcome.state, turn.at)
+        save_state(
+            running.conversation,
+            turn.outcome.state,
+            turn.at,
+            timeout_seconds=running.flow.flow.timeout_seconds,
+        )
 
     async def _write(
         self, session: AsyncSession, turn: _Turn, inbound: Message, now: datetime
@@ -392,6 +397,10 @@ class ConversationService:
             started_at=turn.at,
             updated_at=turn.at,
         )
+        if outcome.state.status == "active":
+            conversation.expires_at = outcome.state.last_activity_at + timedelta(
+                seconds=flow.timeout_seconds
+            )
         session.add(conversation)
         await session.flush()
         turn.conversation, turn.outcome = conversation, outcome

@@ -65,11 +65,22 @@ def record_outcome(
             )
 
 
-def save_state(conversation: Conversation, state: ConversationState, at: datetime) -> None:
-    """Copy the engine's new state onto the conversation row (status, language, end time)."""
+def save_state(
+    conversation: Conversation,
+    state: ConversationState,
+    at: datetime,
+    *,
+    timeout_seconds: float | None = None,
+) -> None:
+    """Copy the engine's new state onto the conversation row (status, language, end time,
+    and while active the deadline of the flow's reply timeout)."""
     conversation.state = state.to_json()
     conversation.status = state.status
     conversation.language = state.language
     conversation.updated_at = at
+    if state.status != "active":
+        conversation.expires_at = None
+    elif timeout_seconds is not None:
+        conversation.expires_at = state.last_activity_at + timedelta(seconds=timeout_seconds)
     if state.status in ("completed", "abandoned") and conversation.ended_at is None:
         conversation.ended_at = at

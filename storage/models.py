@@ -57,6 +57,8 @@ class Conversation(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, index=True)
+    """While active: when the flow's reply timeout passes (the idle sweep's index)."""
 
 
 class Message(SQLModel, table=True):

@@ -268,6 +268,20 @@ async def escalations_for(*, session: AsyncSession, conversation_id: int) -> Seq
     return (await session.exec(statement)).all()
 
 
+async def overdue_conversations(
+    *, session: AsyncSession, now: datetime, limit: int = 500
+) -> Sequence[Conversation]:
+    """Active conversations whose reply deadline has passed, the most overdue first (an
+    indexed look: nothing is read while no interview is overdue)."""
+    statement = (
+        select(Conversation)
+        .where(Conversation.status == "active", col(Conversation.expires_at) <= now)
+        .order_by(col(Conversation.expires_at))
+        .limit(limit)
+    )
+    return (await session.exec(statement)).all()
+
+
 async def idle_conversations(
     *, session: AsyncSession, before: datetime, limit: int = 500
 ) -> Sequence[Conversation]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -518,3 +519,25 @@ async def test_after_an_internal_error_the_bot_stays_quiet_and_the_agent_keeps_i
     assert (escalation.reason, escalation.status) == ("internal-error", "open")
     kept = await rows(sessions, Message, Message.direction == "in", Message.text == "9")
     assert len(kept) == 2
+
+
+async def test_the_idle_sweep_reads_only_overdue_interviews_and_closes_them_all(
+    service: ConversationService, sessions: Sessions, clock: Clock
+) -> None:
+    """However many interviews are open, every overdue one closes in one sweep, and a sweep
+    with nothing overdue reads nothing (an indexed deadline, not a scan of the first 500)."""
+    early = [Customer(service, f"early-{n}") for n in range(620)]
+    for customer in early:
+        await customer.starts("nps", "en")
+    clock.advance(minutes=20)
+    late = [Customer(service, f"late-{n}") for n in range(30)]
+    for customer in late:
+        await customer.starts("nps", "en")
+    clock.advance(minutes=11)  # early ones waited 31 minutes (timeout 30), late ones 11
+    assert await expire_idle(service, batch=100) == 620
+    statuses = Counter(c.status for c in await rows(sessions, Conversation))
+    assert statuses == {"abandoned": 620, "active": 30}
+    async with sessions() as session:
+        assert await queries.overdue_conversations(session=session, now=clock.now) == []
+    clock.advance(minutes=20)
+    assert await expire_idle(service) == 30
