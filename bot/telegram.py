@@ -1,11 +1,13 @@
 """The Telegram channel: a python-telegram-bot Application inside the FastAPI app.
 
 Webhook mode (default): Telegram posts each update to `POST /webhooks/telegram` with the
-secret token header; the update is processed inline (`Application.process_update`) — the
-conversation service stores the message with its replies claimed for this process, and the
-delivery path sends them, before the 200 goes back. When handling fails (the database is
-down) the webhook answers 503 and Telegram delivers the update again; the service answers a
-redelivered update_id once, and a message is sent only by the process that holds it.
+secret token header; the update is handled inline (`Application.process_update`): the
+conversation service stores the message with its reply claimed for this process, and the
+200 goes back as soon as that is durable. The reply then leaves through the delivery path
+(per chat in order); if this process dies first, the sweeper of any process sends it when
+the claim's lease runs out. When handling fails (the database is down) the webhook answers
+503 and Telegram delivers the update again; the service answers a redelivered update_id
+once, and a message is sent only by the process that holds it.
 
 Polling mode (`cxbot serve --telegram-polling`): PTB's Updater fetches updates by long
 polling and the same handlers run, several chats at once; no public URL needed.
@@ -18,6 +20,7 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +32,7 @@ from telegram import Bot, CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application
 
-from bot.channel import Hook, Incoming, Outbox, Service
+from bot.channel import Hook, Incoming, Outbox, Reply, Service
 from bot.telegram_questions import acknowledge, already_answered, message_ref, remove_keyboard
 from bot.telegram_sender import ChatPacer, TelegramSender
 from bot.telegram_types import type_problem
@@ -112,6 +115,10 @@ class TelegramChannel:
         self._failures: set[int] = set()
         self._starting = asyncio.Lock()
         self._retrying: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+        """Replies on their way out (after their webhook call was answered)."""
+        self._tails: dict[int, asyncio.Task[None]] = {}
+        """Per chat: the last reply on its way out (the next one waits for it)."""
         _hide_in_logs(config.token)
         install_handlers(
             self.application,
@@ -133,26 +140,73 @@ class TelegramChannel:
     async def dispatch(
         self, chat_id: int, incoming: Incoming, query: CallbackQuery | None = None
     ) -> None:
-        """Handle one customer message (or tap) and send the reply, in order within the chat."""
+        """Handle one customer message (or tap); its reply goes out after the webhook has
+        answered, in order within the chat.
+
+        Once `handle` returns, the message and its reply are stored (the reply claimed for
+        this process), so Telegram may hear `200` at once: if this process dies before the
+        reply is sent, the delivery sweeper of any process sends it when the claim's lease
+        runs out. Updates of one chat are handled in order (`pacer.turn`), and their replies
+        are sent in the same order (one chain of sends per chat).
+        """
         async with self.pacer.turn(chat_id):
             reply = await self.service.handle(incoming)
-            if query is not None:
-                if reply.stale:
-                    log.info("telegram tap on an old keyboard ignored")
-                    await acknowledge(query, already_answered(query.from_user.language_code))
-                    return
-                await acknowledge(query)
             if reply.duplicate:
                 log.info(
                     "telegram update %s already answered (%d unsent to resend)",
                     incoming.platform_message_id,
                     len(reply.undelivered),
                 )
-            elif query is None and reply.obsolete_keyboard is not None:
-                keyboard = message_ref(reply.obsolete_keyboard)
-                if keyboard is not None:  # answered by typing: the buttons are obsolete
-                    await remove_keyboard(self.application.bot, keyboard)
-            await self.outbox.deliver(reply)
+            self._later(chat_id, lambda: self._answer(reply, query))
+
+    async def _answer(self, reply: Reply, query: CallbackQuery | None) -> None:
+        """The platform side of one update: the tap acknowledged, old buttons removed, the
+        reply sent through the delivery path."""
+        if query is not None:
+            if reply.stale:
+                log.info("telegram tap on an old keyboard ignored")
+                await acknowledge(query, already_answered(query.from_user.language_code))
+                return
+            await acknowledge(query)
+        if not reply.duplicate and query is None and reply.obsolete_keyboard is not None:
+            keyboard = message_ref(reply.obsolete_keyboard)
+            if keyboard is not None:  # answered by typing: the buttons are obsolete
+                await remove_keyboard(self.application.bot, keyboard)
+        await self.outbox.deliver(reply)
+
+    def _later(self, chat_id: int, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` after the chat's earlier replies went out (never raises)."""
+        before = self._tails.get(chat_id)
+
+        async def run() -> None:
+            if before is not None:
+                await asyncio.wait({before})
+            try:
+                await work()
+            except Exception as exc:  # the reply stays claimed: the sweeper sends it
+                log.warning(
+                    "telegram reply not sent now (%s); the queue has it", type(exc).__name__
+                )
+
+        task = asyncio.create_task(run())
+        self._tails[chat_id] = task
+        self._sending.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._sending.discard(finished)
+            if self._tails.get(chat_id) is finished:
+                del self._tails[chat_id]
+
+        task.add_done_callback(done)
+
+    async def drain(self, *, seconds: float | None = None) -> None:
+        """Wait until the replies of the updates handled so far went out (or `seconds`)."""
+        deadline = None if seconds is None else asyncio.get_running_loop().time() + seconds
+        while self._sending:
+            left = None if deadline is None else deadline - asyncio.get_running_loop().time()
+            if left is not None and left <= 0:
+                return
+            await asyncio.wait(set(self._sending), timeout=left)
 
     def _failed(self, update: Update) -> None:
         """Remember that handling an update raised, so the webhook answers 503."""
@@ -190,11 +244,12 @@ class TelegramChannel:
             await self.start()
 
     async def stop(self) -> None:
-        """Stop polling and close the Bot API client."""
+        """Stop polling, let replies on their way out finish, close the Bot API client."""
         if self._retrying is not None:
             self._retrying.cancel()
             with suppress(asyncio.CancelledError):
                 await self._retrying
+        await self.drain(seconds=10.0)  # what is left stays claimed: the sweeper sends it
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()

@@ -118,6 +118,7 @@ class TelegramCustomer:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         response = await self.client.post(WEBHOOK, json=update, headers=headers)
         assert response.status_code == 200, response.text
+        await drain(self.client)  # the webhook answers first; the reply follows at once
         return response
 
     async def says(self, text: str) -> None:
@@ -169,6 +170,14 @@ def assert_transcript_matches(db: Path, fake: FakeTelegram, customer: TelegramCu
 
 
 TOKEN = "123456:TEST-token_abc"
+
+
+async def drain(client: httpx.AsyncClient) -> None:
+    """Wait until the replies of the updates the in-process app handled went out."""
+    app = getattr(getattr(client, "_transport", None), "app", None)
+    channel = getattr(getattr(app, "state", None), "telegram", None)
+    if channel is not None:
+        await channel.drain(seconds=30)
 
 
 def telegram_settings(db_url: str, fake: FakeTelegram, **changes: Any) -> Settings:

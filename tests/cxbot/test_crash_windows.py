@@ -125,7 +125,7 @@ async def test_a_reply_lost_in_flight_is_sent_once_by_the_next_process_sweeper(
     posting = in_flight(http, first, alice.message("/start"))
     await hold.caught()
     first.kill()
-    assert await posting is None, "the webhook answered although its process was killed"
+    await posting  # Telegram may have heard 200 already: the update was stored first
     assert [r.state for r in crashes.outbound()] == ["sending"]
 
     second = await crashes.serve()
@@ -152,9 +152,11 @@ async def test_a_reply_lost_in_flight_is_sent_once_on_telegrams_redelivery(
 
     second = await crashes.serve(CXBOT_DELIVERY_SWEEP_SECONDS=str(NEVER))  # no sweeper here
     await until(crashes.lease_ran_out, what="the dead sender's lease runs out")
-    answer = await post(http, second, update)  # no 200 came back: Telegram delivers it again
+    answer = await post(http, second, update)  # the 200 got lost: Telegram delivers it again
     assert answer is not None and answer.status_code == 200
-    [call] = telegram.sent(alice.chat_id)  # sent before the webhook answered
+    [call] = await until(
+        lambda: delivered(telegram, alice.chat_id, 1), what="the redelivery sends the reply"
+    )
     record("telegram, send lost in flight -> redelivered update", first, second, call.at)
     assert_sent_once_each(crashes.outbound(), telegram)
 
