@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+OVERALL_PER_SECOND = 30.0
+"""Telegram's limit on one bot's messages per second, across all its senders."""
 RETRY_START_SECONDS = 10.0
 """Polling mode: how often to try again when the Bot API was unreachable at start-up."""
 
@@ -88,6 +90,8 @@ class TelegramConfig:
     webhook_secret: str | None
     api_base_url: str
     polling: bool = False
+    processes: int = 1
+    """App processes sending for this bot: each keeps to its share of Telegram's ~30/s."""
 
 
 class TelegramChannel:
@@ -104,7 +108,11 @@ class TelegramChannel:
             Application.builder()
             .token(config.token)
             .base_url(config.api_base_url)
-            .rate_limiter(AIORateLimiter(max_retries=0))  # 30/s overall; 429s wait per chat
+            .rate_limiter(  # ~30/s overall, shared by the processes; 429s wait per chat
+                AIORateLimiter(
+                    overall_max_rate=OVERALL_PER_SECOND / max(config.processes, 1), max_retries=0
+                )
+            )
             .concurrent_updates(True)  # polling: chats in parallel, each in order (pacer.turn)
         )
         if not self.polling:

@@ -43,6 +43,7 @@ def telegram_config(settings: Settings) -> TelegramConfig | None:
         webhook_secret=_text(settings.telegram_webhook_secret),
         api_base_url=settings.telegram_api_base_url,
         polling=settings.telegram_polling,
+        processes=settings.workers,
     )
 
 

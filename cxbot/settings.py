@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     """The Bot API server (a self-hosted one, or a test fake)."""
     telegram_polling: bool = False
     """Fetch updates by long polling instead of a webhook (`cxbot serve --telegram-polling`)."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """How many app processes send for the same bot (`cxbot serve --workers N` sets it):
+    each sends at its share of the platform's overall rate limit."""
 
     wechat_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("WECHAT_TOKEN", "CXBOT_WECHAT_TOKEN")

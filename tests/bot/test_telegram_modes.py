@@ -187,3 +187,15 @@ async def test_the_token_is_kept_out_of_request_logs(
             pass
     assert "getMe" in caplog.text
     assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(("workers", "rate"), [(1, 30.0), (2, 15.0), (3, 10.0)])
+async def test_processes_share_telegrams_overall_limit(
+    db_url: str, fake: FakeTelegram, workers: int, rate: float
+) -> None:
+    """Two `cxbot serve` workers send for one bot: together they keep to Telegram's 30/s."""
+    settings = telegram_settings(db_url, fake, workers=workers)
+    async with running_app(settings) as (app, _):
+        limiter = app.state.telegram.application.bot.rate_limiter
+        assert limiter._base_limiter.max_rate == rate
+        assert limiter._base_limiter.time_period == 1
