@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import sqlite_driver
 from storage.nul import dumps_without_nul, replace_nul
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -103,7 +104,8 @@ def use_wal(url: str | URL) -> None:
 
 
 def create_engine(url: str | URL, *, timeout: float = TIMEOUT_SECONDS) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions.
+    """An async engine; SQLite gets WAL, a busy timeout and write-locking transactions
+    (through `storage.sqlite_driver`: one hand-off to the database thread per statement).
 
     `timeout` bounds every wait on the database, so an outage is a quick error, not a hang:
     SQLite's busy timeout (the write lock held by another process); on PostgreSQL the
@@ -125,6 +127,7 @@ def create_engine(url: str | URL, *, timeout: float = TIMEOUT_SECONDS) -> AsyncE
     prepare_sqlite_file(url)
     engine = create_async_engine(
         url,
+        module=sqlite_driver.dbapi() if url.get_driver_name() == "aiosqlite" else None,
         connect_args={"timeout": timeout},
         json_serializer=dumps_without_nul,
         hide_parameters=True,  # SQL parameters carry customer text: never in errors or logs

@@ -243,6 +243,16 @@ def test_every_event_is_documented(event: type[events.Event]) -> None:
     assert f"`{event.name}`" in read("architecture.md")
 
 
+def test_every_place_in_the_where_table_exists() -> None:
+    table = read("architecture.md").split("## Where each behaviour lives", 1)[1]
+    table = table.split("\n\n", 2)[1]  # the table itself, up to the blank line after it
+    places = re.findall(r"`((?:admin|bot|cxbot|flows|storage)/[^`]*)`", table)
+    assert "storage/sqlite_driver.py" in places
+    root = DOCS.parent
+    for place in places:
+        assert list(root.glob(place)), f"docs/architecture.md names {place}, which is not there"
+
+
 def _slug(heading: str) -> str:
     """The anchor GitHub gives a heading."""
     text = heading.lstrip("#").strip().lower()
