@@ -31,9 +31,21 @@ def without_nul(value: Any) -> Any:
     return value
 
 
+def has_nul(value: Any) -> bool:
+    """True when a string in `value` (also inside lists and dicts) holds a NUL."""
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(item) for item in value)
+    return False
+
+
 def dumps_without_nul(value: Any) -> str:
     """JSON for a JSON column (the engine's `json_serializer`), free of NUL."""
-    return json.dumps(without_nul(value))
+    text = json.dumps(value)
+    return json.dumps(without_nul(value)) if "\\u0000" in text else text
 
 
 def replace_nul(engine: AsyncEngine) -> None:
@@ -48,4 +60,5 @@ def replace_nul(engine: AsyncEngine) -> None:
         _context: Any,
         _executemany: bool,
     ) -> tuple[str, Any]:
-        return statement, without_nul(parameters)
+        # the common case, nothing to replace, copies nothing
+        return statement, without_nul(parameters) if has_nul(parameters) else parameters
