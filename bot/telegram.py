@@ -109,8 +109,12 @@ class TelegramChannel:
             .token(config.token)
             .base_url(config.api_base_url)
             .rate_limiter(  # ~30/s overall, shared by the processes; 429s wait per chat
+                # one send per slot, no burst: N processes each starting with a full bucket
+                # of 30/N would together send twice the limit in their first second
                 AIORateLimiter(
-                    overall_max_rate=OVERALL_PER_SECOND / max(config.processes, 1), max_retries=0
+                    overall_max_rate=1,
+                    overall_time_period=max(config.processes, 1) / OVERALL_PER_SECOND,
+                    max_retries=0,
                 )
             )
             .concurrent_updates(True)  # polling: chats in parallel, each in order (pacer.turn)

@@ -177,7 +177,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from cxbot.access_log import log_config
 
-    os.environ["CXBOT_WORKERS"] = str(args.workers)  # each worker sends at its share
+    # each worker sends at its share; a larger CXBOT_WORKERS (several hosts) is kept
+    os.environ["CXBOT_WORKERS"] = str(max(settings.workers, args.workers))
     if getattr(args, "telegram_polling", False):
         os.environ["CXBOT_TELEGRAM_POLLING"] = "true"  # read by the app factory in each worker
     if settings.auto_migrate and args.workers > 1:
