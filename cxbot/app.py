@@ -157,6 +157,9 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     log.warning(
         "%s %s: database unavailable (%s); answered 503", request.method, request.url.path, reason
     )
+    metrics = getattr(request.app.state, "metrics", None)
+    if metrics is not None and not isinstance(exc, Unavailable):  # the service counted those
+        metrics.outage(reason)
     return JSONResponse(
         {"detail": "the database is unavailable; try again"},
         status_code=503,
@@ -258,6 +261,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    if settings.metrics:
+        from cxbot import metrics
+
+        metrics.install(app, runtime)
 
     @app.get("/healthz")
     async def healthz() -> JSONResponse:

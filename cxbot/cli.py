@@ -176,6 +176,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from cxbot.access_log import log_config
+    from cxbot.metrics import shared_by_workers
 
     # each worker sends at its share; a larger CXBOT_WORKERS (several hosts) is kept
     os.environ["CXBOT_WORKERS"] = str(max(settings.workers, args.workers))
@@ -190,16 +191,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = settings.host if args.host is None else args.host
     port = settings.port if args.port is None else args.port  # 0: any free port
     print(f"cxbot serving on http://{host}:{port}/ (the web chat pages are listed there)")
-    uvicorn.run(
-        "cxbot.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        proxy_headers=True,
-        log_level="info",
-        log_config=log_config(),  # no query strings or client addresses in the access log
-    )
+    with shared_by_workers(args.workers if settings.metrics else 1):
+        uvicorn.run(
+            "cxbot.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            proxy_headers=True,
+            log_level="info",
+            log_config=log_config(),  # no query strings or client addresses in the access log
+        )
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,8 @@ from storage.writes import Writer
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Reply], Awaitable[None]]
+Observer = Callable[[Incoming, Reply | None, BaseException | None, float], None]
+"""Told of each `handle` call: the message, the reply or the error, and the seconds it took."""
 
 LEASE = timedelta(seconds=15)
 """How long a claim on outbound messages holds without renewal (see cxbot/delivery.py)."""
@@ -89,6 +92,8 @@ class ConversationService:
         self.lease = lease
         self.writer = Writer(sessions)
         self.listeners: list[Listener] = []
+        self.observer: Observer | None = None
+        """The metrics' hook (cxbot/metrics.py), when they are on."""
         self._locks = [asyncio.Lock() for _ in range(64)]
         self._stored_versions: set[tuple[str, str]] = set()
         """Flow versions known to be in the database (committed), so starts skip the look."""
@@ -120,6 +125,18 @@ class ConversationService:
         Raises `Unavailable` when the database is (`storage.outages.unavailable`): nothing
         was stored, and the caller answers so that the platform delivers the message again.
         """
+        if self.observer is None:
+            return await self._handle_in_turn(incoming)
+        started = time.perf_counter()
+        try:
+            reply = await self._handle_in_turn(incoming)
+        except Exception as exc:
+            self.observer(incoming, None, exc, time.perf_counter() - started)
+            raise
+        self.observer(incoming, reply, None, time.perf_counter() - started)
+        return reply
+
+    async def _handle_in_turn(self, incoming: Incoming) -> Reply:
         async with self._turn(incoming):
             try:
                 reply = await self._process(incoming)

@@ -98,6 +98,8 @@ class Delivery:
         self.lease = lease
         self.max_age = max_age
         self.senders: dict[str, Sender] = {}
+        self.observer: Callable[[str, Report], None] | None = None
+        """Told what became of each delivery, by channel (the metrics, when they are on)."""
         self._finished: OrderedDict[int, datetime | None] = OrderedDict()
         """Messages this process delivered from a reply, with the claim it held."""
 
@@ -243,6 +245,12 @@ class Delivery:
         return await self._deliver(recipient, _Hold(held, now))
 
     async def _deliver(self, recipient: Recipient, hold: _Hold) -> Report:
+        report = await self._attempt(recipient, hold)
+        if self.observer is not None:
+            self.observer(recipient.channel, report)
+        return report
+
+    async def _attempt(self, recipient: Recipient, hold: _Hold) -> Report:
         ids = hold.ids()
         sender = self.senders.get(recipient.channel)
         if sender is None:

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     `'self' https://www.example.com`, or `'none'`. Other pages are never framed."""
     api_docs: bool = False
     """Serve the interactive API docs at /docs and /redoc (their scripts come from a CDN)."""
+    metrics: bool = False
+    """Serve Prometheus metrics at /metrics (`on`/`off`; see docs/operations.md)."""
+    metrics_token: SecretStr | None = None
+    """The bearer token a scrape of /metrics must send; unset: anyone who reaches the server
+    may read /metrics."""
 
     telegram_bot_token: SecretStr | None = Field(
         default=None,
@@ -153,6 +158,7 @@ class Settings(BaseSettings):
             return self
         for name in (
             "api_token",
+            "metrics_token",
             "telegram_bot_token",
             "telegram_webhook_secret",
             "wechat_token",

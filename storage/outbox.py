@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -160,6 +160,21 @@ async def expire(
         .values(delivery_state="failed", error=error)
     )
     return int(result.rowcount or 0)
+
+
+async def waiting(*, session: AsyncSession) -> list[tuple[str, int, datetime | None]]:
+    """Per channel: how many outbound messages wait (pending or being sent) and when the
+    oldest of them was created (one grouped query on the indexed delivery state)."""
+    statement = (
+        select(Message.channel, func.count(), func.min(Message.created_at))
+        .where(
+            col(Message.delivery_state).in_(("pending", "sending")),
+            col(Message.direction) == "out",
+        )
+        .group_by(col(Message.channel))
+    )
+    rows = await session.exec(statement)
+    return [(channel, int(count), oldest) for channel, count, oldest in rows]
 
 
 async def recipients(
