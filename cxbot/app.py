@@ -178,15 +178,19 @@ async def _reload_flows(runtime: Runtime) -> None:
 
 
 async def _close_idle(runtime: Runtime) -> None:
-    """Close interviews past their reply timeout, once a minute."""
+    """Close interviews past their reply timeout, every `idle_sweep_seconds`."""
     while True:
-        await asyncio.sleep(60)
+        await asyncio.sleep(runtime.settings.idle_sweep_seconds)
         try:
             closed = await expire_idle(runtime.service)
             if closed:
                 log.info("closed %d idle interviews", closed)
-        except Exception:
-            log.exception("closing idle interviews failed")
+        except Exception as exc:
+            reason = unavailable(exc)
+            if reason is not None:  # an outage: one line; the next sweep catches up
+                log.warning("idle sweep skipped: database unavailable (%s)", reason)
+            else:
+                log.exception("closing idle interviews failed")
 
 
 def _log_to_stderr_if_unconfigured() -> None:
