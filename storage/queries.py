@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, update
+from sqlalchemy import case, func, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +18,6 @@ from storage.models import (
     Event,
     FlowVersion,
     Message,
-    utcnow,
 )
 
 OPEN_STATUSES = ("active", "handed_off")
@@ -183,64 +182,6 @@ def append_events(
         session.add(Event(conversation_id=conversation_id, name=name, data=data, created_at=at))
 
 
-async def claim_outbound(
-    *, session: AsyncSession, message_ids: Sequence[int], now: datetime, lease: timedelta
-) -> list[int]:
-    """Take pending outbound messages for sending; return the ids this caller got.
-
-    A message is taken once: another process asking at the same time gets nothing, unless
-    the taker's lease ran out (it crashed mid-send), when the message is taken over.
-    Rows are locked in id order, so two callers with the same ids in another order do not
-    deadlock (PostgreSQL).
-    """
-    taken: set[int] = set()
-    for message_id in sorted(set(message_ids)):
-        statement = (
-            update(Message)
-            .where(
-                col(Message.id) == message_id,
-                col(Message.direction) == "out",
-                or_(
-                    col(Message.delivery_state) == "pending",
-                    and_(
-                        col(Message.delivery_state) == "sending",
-                        col(Message.claimed_at) < now - lease,
-                    ),
-                ),
-            )
-            .values(delivery_state="sending", claimed_at=now)
-        )
-        result = await session.exec(statement)
-        if result.rowcount == 1:
-            taken.add(message_id)
-    return [message_id for message_id in dict.fromkeys(message_ids) if message_id in taken]
-
-
-async def mark_delivered(
-    *,
-    session: AsyncSession,
-    message_id: int,
-    platform_message_id: str | None = None,
-    at: datetime | None = None,
-) -> None:
-    """Record that an outbound message reached the platform."""
-    message = await session.get(Message, message_id)
-    if message is not None:
-        message.delivery_state = "sent"
-        message.sent_at = at or utcnow()
-        message.error = None
-        if platform_message_id is not None:
-            message.platform_message_id = platform_message_id
-
-
-async def mark_failed(*, session: AsyncSession, message_id: int, error: str) -> None:
-    """Record that an outbound message could not be delivered, and why."""
-    message = await session.get(Message, message_id)
-    if message is not None:
-        message.delivery_state = "failed"
-        message.error = error[:500]
-
-
 async def transcript(*, session: AsyncSession, conversation_id: int) -> Sequence[Message]:
     """All messages of a conversation in order."""
     statement = (
@@ -282,18 +223,6 @@ async def overdue_conversations(
     return (await session.exec(statement)).all()
 
 
-async def idle_conversations(
-    *, session: AsyncSession, before: datetime, limit: int = 500
-) -> Sequence[Conversation]:
-    """Active conversations untouched since `before` (candidates for the reply timeout)."""
-    statement = (
-        select(Conversation)
-        .where(Conversation.status == "active", col(Conversation.updated_at) < before)
-        .limit(limit)
-    )
-    return (await session.exec(statement)).all()
-
-
 async def count_rows(*, session: AsyncSession, model: type[Any]) -> int:
     """How many rows a table has."""
     return int((await session.exec(select(func.count()).select_from(model))).one())
@@ -316,40 +245,6 @@ async def nps_summary(*, session: AsyncSession, flow_id: str | None = None) -> d
         "detractors": int(detractors),
         "passives": int(total) - int(promoters) - int(detractors),
     }
-
-
-async def messages_by_id(*, session: AsyncSession, ids: Sequence[int]) -> Sequence[Message]:
-    """Messages with these ids, in id order."""
-    statement = select(Message).where(col(Message.id).in_(list(ids))).order_by(col(Message.id))
-    return (await session.exec(statement)).all()
-
-
-async def merge_payload(*, session: AsyncSession, message_id: int, changes: dict[str, Any]) -> None:
-    """Add keys to a message's payload (how it was delivered, by which batch)."""
-    message = await session.get(Message, message_id)
-    if message is not None:
-        message.payload = {**(message.payload or {}), **changes}
-
-
-async def count_outbound_batches(
-    *,
-    session: AsyncSession,
-    customer_id: int,
-    via: str,
-    since: datetime,
-    excluding: Sequence[int] = (),
-) -> int:
-    """Sends `via` a route (payload "via"/"batch") reserved, in flight or made since `since`
-    (failed ones do not count), leaving out the messages being sent now."""
-    statement = select(func.count(func.distinct(Message.payload["batch"].as_integer()))).where(
-        Message.customer_id == customer_id,
-        Message.direction == "out",
-        Message.payload["via"].as_string() == via,
-        col(Message.delivery_state).in_(("pending", "sending", "sent")),
-        col(Message.created_at) >= since,
-        col(Message.id).not_in(excluding),
-    )
-    return int((await session.exec(statement)).one())
 
 
 async def lock_customer(

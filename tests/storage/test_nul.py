@@ -89,9 +89,8 @@ async def test_nul_in_names_messages_payloads_events_and_answers(
         )
         await session.flush()
         assert message.id is not None
-        await queries.merge_payload(
-            session=session, message_id=message.id, changes={"sent_as": "\x00"}
-        )
+        message.payload = {**message.payload, "sent_as": "\x00"}  # an UPDATE of JSON
+        await session.flush()
 
     async with sessions() as session:
         found = await queries.find_customer(session=session, channel="web", external_id="v\x001")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from cxbot.conversations import ConversationService
-from storage import queries
+from storage import outbox, queries
 from storage.database import Sessions, transaction
 from storage.models import Answer, Conversation, Customer, Message
 from tests.conftest import Clock
@@ -207,23 +207,24 @@ async def test_naive_datetimes_are_refused(sessions: Sessions) -> None:
             )
 
 
-async def test_idle_conversations_compare_instants_across_offsets(sessions: Sessions) -> None:
-    """`updated_at < before` must compare instants, not the text of two different offsets."""
+async def test_overdue_conversations_compare_instants_across_offsets(sessions: Sessions) -> None:
+    """`expires_at <= now` must compare instants, not the text of two different offsets."""
     _, conversation_id = await _customer_and_conversation(sessions)
     async with transaction(sessions) as session:
         conversation = await session.get(Conversation, conversation_id)
         assert conversation is not None
-        conversation.updated_at = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+        conversation.status = "active"
+        conversation.expires_at = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
     async with sessions() as session:
-        # 17:30 in Shanghai is 09:30 UTC: before the update, so not idle yet
+        # 17:30 in Shanghai is 09:30 UTC: before the deadline, so not overdue yet
         early = datetime(2026, 5, 1, 17, 30, tzinfo=SHANGHAI)
-        assert await queries.idle_conversations(session=session, before=early) == []
+        assert await queries.overdue_conversations(session=session, now=early) == []
         late = datetime(2026, 5, 1, 18, 30, tzinfo=SHANGHAI)  # 10:30 UTC
-        found = await queries.idle_conversations(session=session, before=late)
+        found = await queries.overdue_conversations(session=session, now=late)
     assert [c.id for c in found] == [conversation_id]
 
 
-async def test_count_outbound_batches_reads_the_json_payload(
+async def test_quota_counted_sends_read_the_json_payload(
     service: ConversationService, clock: Clock
 ) -> None:
     reply = await Chat(service, "dan").starts("nps", "en")
@@ -231,16 +232,12 @@ async def test_count_outbound_batches_reads_the_json_payload(
     ids = [message_id for message_id, _ in reply.messages]
     async with service.sessions() as session, session.begin():
         assert await queries.lock_customer(session=session, channel="test", external_id="dan")
-        for message_id in ids:
-            await queries.merge_payload(
-                session=session, message_id=message_id, changes={"via": "cs", "batch": ids[0]}
-            )
+        await outbox.reserve_batch(session=session, message_ids=ids, batch=ids[0], via="cs")
     async with service.sessions() as session:
         counted = [
-            await queries.count_outbound_batches(
+            await outbox.sends_since(
                 session=session,
                 customer_id=reply.customer_id,
-                via="cs",
                 since=clock.now,
                 excluding=excluding,
             )
