@@ -48,36 +48,28 @@ BEGIN_STATEMENTS = frozenset({"BEGIN", "BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEG
 
 
 def _run(
-    connection: aiosqlite.Connection, begin: str | None, operation: str, parameters: Any
+    connection: aiosqlite.Connection,
+    begin: str | None,
+    operation: str,
+    parameters: Any,
+    many: bool = False,
 ) -> _Result:
-    """On the connection's thread: [BEGIN,] execute, fetch everything, close."""
+    """On the connection's thread: [BEGIN,] execute (or executemany), fetch everything,
+    close."""
     raw = connection._conn
     if begin is not None:
         raw.execute(begin)
     cursor = raw.cursor()
     try:
-        if parameters is None:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
             cursor.execute(operation)
         else:
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
         return description, rows, cursor.rowcount, cursor.lastrowid, raw.in_transaction
-    finally:
-        cursor.close()
-
-
-def _run_many(
-    connection: aiosqlite.Connection, begin: str | None, operation: str, parameters: Any
-) -> _Result:
-    """On the connection's thread: [BEGIN,] executemany, close."""
-    raw = connection._conn
-    if begin is not None:
-        raw.execute(begin)
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(operation, parameters)
-        return None, [], cursor.rowcount, cursor.lastrowid, raw.in_transaction
     finally:
         cursor.close()
 
@@ -102,11 +94,11 @@ class Cursor:
             self._adapt_connection._hold_begin(operation)
             self._keep((None, [], -1, self.lastrowid, True))
         else:
-            self._keep(self._adapt_connection._send(_run, operation, parameters))
+            self._keep(self._adapt_connection._send(operation, parameters))
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:
         """Run one statement for each set of parameters."""
-        self._keep(self._adapt_connection._send(_run_many, operation, seq_of_parameters))
+        self._keep(self._adapt_connection._send(operation, seq_of_parameters, many=True))
 
     def _keep(self, result: _Result) -> None:
         self.description, rows, self.rowcount, self.lastrowid, _ = result
@@ -169,13 +161,15 @@ class Connection(AsyncAdapt_aiosqlite_connection):
     def _hold_begin(self, operation: str) -> None:
         self._begin = operation
 
-    def _send(self, function: Any, operation: str, parameters: Any) -> _Result:
-        """Run `function` on the thread with the held BEGIN, if any: one hand-off."""
+    def _send(self, operation: str, parameters: Any, *, many: bool = False) -> _Result:
+        """Run the statement on the thread with the held BEGIN, if any: one hand-off."""
         begin, self._begin = self._begin, None
         self._in_transaction = True
         try:
             result: _Result = await_(
-                self._connection._execute(function, self._connection, begin, operation, parameters)
+                self._connection._execute(
+                    _run, self._connection, begin, operation, parameters, many
+                )
             )
         except Exception as error:
             self._handle_exception(error)

@@ -39,15 +39,6 @@ API_TOKEN = "integration-token-for-crash-tests"
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    """The fake Bot API the served processes talk to."""
-    fake = FakeTelegram(TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def crashes(tmp_path: Path, db_url: str, telegram: FakeTelegram) -> Iterator[Crashes]:
     """`cxbot serve` processes with the Telegram channel (webhook mode) and the API."""
     rig = Crashes(

@@ -55,15 +55,6 @@ TELEGRAM_CONNECTIONS = 40
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    """The fake Bot API both servers send to."""
-    fake = FakeTelegram(TOKEN)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def servers(tmp_path: Path, db_url: str, telegram: FakeTelegram) -> Iterator[TwoServers]:
     """Two `cxbot serve` processes (not started yet) on one database, each one of two
     processes sending for the bot (`CXBOT_WORKERS=2`): 15 sends/s each, 30 together. No
