@@ -37,6 +37,7 @@ from storage import queries
 from storage.database import TIMEOUT_SECONDS, Sessions, transaction
 from storage.models import Conversation, Customer, Message
 from storage.outages import unavailable
+from storage.sqlite_driver import inline
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,10 @@ class ConversationService:
         )
 
     async def _process(self, incoming: Incoming) -> Reply:
+        with inline():  # short statements, this process's write turn: see sqlite_driver
+            return await self._process_inline(incoming)
+
+    async def _process_inline(self, incoming: Incoming) -> Reply:
         try:
             async with transaction(self.sessions) as session:
                 return await self._handle(session, incoming)
