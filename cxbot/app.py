@@ -19,6 +19,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from admin.rendering import STATIC as ADMIN_STATIC
+from admin.rendering import STATIC_PATH as ADMIN_STATIC_PATH
 from bot import webchat
 from bot.channel import Unavailable
 from cxbot import api_docs, channels
@@ -265,6 +267,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount(
+        ADMIN_STATIC_PATH, StaticFiles(directory=str(ADMIN_STATIC)), name="admin-static"
+    )
     if settings.metrics:
         from cxbot import metrics
 
