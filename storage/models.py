@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -43,6 +43,10 @@ class FlowVersion(SQLModel, table=True):
 class Conversation(SQLModel, table=True):
     """One interview with one customer, pinned to the flow version it started on."""
 
+    __table_args__ = (
+        Index("ix_conversation_dashboard", "started_at", "status", "answered_at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     channel: str = Field(max_length=32, index=True)
@@ -59,6 +63,8 @@ class Conversation(SQLModel, table=True):
     ended_at: datetime | None = None
     expires_at: datetime | None = Field(default=None, index=True)
     """While active: when the flow's reply timeout passes (the idle sweep's index)."""
+    answered_at: datetime | None = None
+    """When the first answer was recorded (the dashboard's "responded"), set by the writer."""
 
 
 class Message(SQLModel, table=True):
@@ -101,6 +107,10 @@ class Message(SQLModel, table=True):
 class Answer(SQLModel, table=True):
     """One recorded answer; scale answers carry their metric for SQL aggregates."""
 
+    __table_args__ = (
+        Index("ix_answer_dashboard", "metric", "created_at", "scale_low", "scale_high", "score"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     flow_id: str = Field(max_length=64, index=True)
@@ -115,6 +125,8 @@ class Answer(SQLModel, table=True):
     language: str = Field(max_length=16)
     touchpoint: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    journey_stage: str = Field(default="", max_length=32)
+    """The conversation's journey stage, copied so the dashboard filters without a join."""
 
 
 class Event(SQLModel, table=True):
