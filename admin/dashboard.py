@@ -14,10 +14,10 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from admin import margins
-from storage.dashboard import ConversationCounts, Dimension, Scale, Tally, TallyRow
+from storage.dashboard import SLICE_ORDER, ConversationCounts, Dimension, Scale, Tally, TallyRow
 
 Interval = Literal["day", "week"]
-SLICES: tuple[Dimension, ...] = ("touchpoint", "channel", "flow", "language")
+SLICES: tuple[Dimension, ...] = SLICE_ORDER
 """The dimensions the dashboard compares side by side (in this order in a slice row)."""
 PLACES = 2
 """Decimals in the JSON figures."""
@@ -151,8 +151,8 @@ def slices(cube: Iterable[TallyRow]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _answers(block: Mapping[str, Any]) -> int:
-    count: int = block["nps"]["n"]
-    return count + sum(f["n"] for metric in ("ces", "csat") for f in block[metric])
+    counts = [block["nps"]["n"], *(f["n"] for metric in ("ces", "csat") for f in block[metric])]
+    return sum(int(count) for count in counts)
 
 
 def distribution(counts: Iterable[tuple[Scale, int, int]]) -> list[dict[str, Any]]:

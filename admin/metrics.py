@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -36,14 +36,10 @@ class MetricsQuery:
     interval: dashboard.Interval = "week"
 
     def filters(self) -> queries.Filters:
-        """The storage filters: [start 00:00 UTC, the day after `end` 00:00 UTC)."""
-
-        def midnight(day: date | None) -> datetime | None:
-            return None if day is None else datetime.combine(day, time(), tzinfo=UTC)
-
+        """The storage filters (whole UTC days, both ends included)."""
         return queries.Filters(
-            start=midnight(self.start),
-            end=midnight(self.end + timedelta(days=1)) if self.end is not None else None,
+            first_day=self.start,
+            last_day=self.end,
             flow=self.flow,
             touchpoint=self.touchpoint,
             journey_stage=self.journey_stage,

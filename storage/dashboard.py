@@ -1,21 +1,19 @@
-"""The dashboard's figures, aggregated in SQL (GROUP BY with SUM(CASE …)); no answer row is
-ever loaded into Python.
+"""The dashboard's figures, aggregated in SQL (GROUP BY with SUM(CASE …)).
 
-Every query takes the same `Filters`. Answers are filtered on their own columns
-(`journey_stage` is copied onto the answer by the writer, migration 0009 fills old rows:
-measured faster than joining the conversation, see docs/performance.md); conversations on
-theirs, with the date range applied to `started_at`.
-
-Days are bucketed in SQL as a 'YYYY-MM-DD' string of the UTC date, the same on SQLite
-(the stored text's first ten characters) and PostgreSQL (the UTC date); weeks are made
-from days in `admin.dashboard` (pure, so both databases share one rule).
+The queries read two tally tables that database triggers keep exact (migration 0009):
+`answer_tally` counts scale answers per UTC day, filter values, scale and score;
+`conversation_tally` counts interviews per UTC start day, filter values, status and whether
+they got an answer. A year of a million answers is a few ten thousand tally rows, so every
+figure is a sum over those (benchmarks/metrics_api.py; scanning the answers themselves took
+seconds on SQLite). Days are 'YYYY-MM-DD' strings of the UTC date on both databases; weeks
+are made from days in `admin.dashboard` (pure, so both databases share one rule).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import Executable, case, func, select
@@ -23,21 +21,23 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Answer, Conversation
+from storage.models import AnswerTally, ConversationTally
 
 METRICS = ("nps", "ces", "csat")
 """The scale metrics the dashboard knows."""
 Dimension = Literal["day", "touchpoint", "channel", "flow", "language", "journey_stage"]
+SLICE_ORDER: tuple[Dimension, ...] = ("flow", "touchpoint", "journey_stage", "channel", "language")
+"""The slice dimensions in the order of `ix_answer_tally_slices`."""
 
 
 @dataclass(frozen=True)
 class Filters:
     """What the dashboard is narrowed to; None means everything."""
 
-    start: datetime | None = None
-    """Inclusive."""
-    end: datetime | None = None
-    """Exclusive."""
+    first_day: date | None = None
+    """Inclusive, UTC."""
+    last_day: date | None = None
+    """Inclusive, UTC."""
     flow: str | None = None
     touchpoint: str | None = None
     journey_stage: str | None = None
@@ -94,59 +94,52 @@ async def _rows(session: AsyncSession, statement: Executable) -> list[tuple[Any,
     return [tuple(row) for row in (await connection.execute(statement)).all()]
 
 
-def _answer_filters(filters: Filters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [
-        col(Answer.metric).in_(METRICS),
-        col(Answer.score).is_not(None),
-    ]
-    if filters.start is not None:
-        conditions.append(col(Answer.created_at) >= filters.start)
-    if filters.end is not None:
-        conditions.append(col(Answer.created_at) < filters.end)
+def _filters(table: type[AnswerTally] | type[ConversationTally], filters: Filters) -> list[Any]:
+    conditions: list[Any] = []
+    if filters.first_day is not None:
+        conditions.append(col(table.day) >= filters.first_day.isoformat())
+    if filters.last_day is not None:
+        conditions.append(col(table.day) <= filters.last_day.isoformat())
     pairs: list[tuple[Any, str | None]] = [
-        (Answer.flow_id, filters.flow),
-        (Answer.touchpoint, filters.touchpoint),
-        (Answer.journey_stage, filters.journey_stage),
-        (Answer.channel, filters.channel),
-        (Answer.language, filters.language),
+        (table.flow_id, filters.flow),
+        (table.touchpoint, filters.touchpoint),
+        (table.journey_stage, filters.journey_stage),
+        (table.channel, filters.channel),
+        (table.language, filters.language),
     ]
-    conditions += [col(column) == value for column, value in pairs if value is not None]
-    return conditions
+    return conditions + [col(column) == value for column, value in pairs if value is not None]
 
 
-def day_of(session: AsyncSession, column: Any) -> ColumnElement[Any]:
-    """The UTC date of a timestamp column as 'YYYY-MM-DD', on SQLite and PostgreSQL."""
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (UTCDateTime converts on the way in)
-        return func.substr(column, 1, 10)
-    return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+def _answer_filters(filters: Filters) -> list[Any]:
+    # no condition on the metric: only METRICS are tallied, and a condition on it would
+    # lead SQLite to the scores index for every query (and to a sort)
+    return _filters(AnswerTally, filters)
 
 
-def _group_column(session: AsyncSession, dimension: Dimension) -> Any:
-    if dimension == "day":
-        return day_of(session, col(Answer.created_at))
+def _group_column(dimension: Dimension) -> Any:
     columns: dict[str, Any] = {
-        "touchpoint": Answer.touchpoint,
-        "channel": Answer.channel,
-        "flow": Answer.flow_id,
-        "language": Answer.language,
-        "journey_stage": Answer.journey_stage,
+        "day": AnswerTally.day,
+        "touchpoint": AnswerTally.touchpoint,
+        "channel": AnswerTally.channel,
+        "flow": AnswerTally.flow_id,
+        "language": AnswerTally.language,
+        "journey_stage": AnswerTally.journey_stage,
     }
     return col(columns[dimension])
 
 
 def _sums() -> list[Any]:
-    score = col(Answer.score)
-    high = col(Answer.scale_high)
+    score = col(AnswerTally.score)
+    high = col(AnswerTally.scale_high)
+    answers = col(AnswerTally.answers)
 
     def count_if(condition: ColumnElement[bool]) -> Any:
-        return func.sum(case((condition, 1), else_=0))
+        return func.sum(case((condition, answers), else_=0))
 
     return [
-        func.count(),
-        func.sum(score),
-        func.sum(score * score),
+        func.sum(answers),
+        func.sum(answers * score),
+        func.sum(answers * score * score),
         count_if(score >= 9),
         count_if(score <= 6),
         count_if(score >= high - 1),
@@ -158,19 +151,21 @@ async def tallies(
     *, session: AsyncSession, filters: Filters, by: Sequence[Dimension] = ()
 ) -> list[TallyRow]:
     """Tallies of the scale answers per metric and scale, grouped by `by` (nothing: one
-    group per scale)."""
-    groups = [_group_column(session, dimension) for dimension in by]
-    scale = [col(Answer.metric), col(Answer.scale_low), col(Answer.scale_high)]
+    group per scale); groups without answers are left out. Group by ("day",) or by
+    `SLICE_ORDER` (the orders of the table's key and of its slices index: no sort)."""
+    groups = [_group_column(dimension) for dimension in by]
+    scale = [col(AnswerTally.metric), col(AnswerTally.scale_low), col(AnswerTally.scale_high)]
     statement = (
         select(*groups, *scale, *_sums())
         .where(*_answer_filters(filters))
         .group_by(*groups, *scale)
+        .having(func.sum(col(AnswerTally.answers)) > 0)
     )
     rows = await _rows(session, statement)
     width = len(groups)
     return [
         TallyRow(
-            group=tuple("" if value is None else str(value) for value in row[:width]),
+            group=tuple(str(value) for value in row[:width]),
             scale=(str(row[width]), int(row[width + 1]), int(row[width + 2])),
             tally=Tally(*(int(value or 0) for value in row[width + 3 :])),
         )
@@ -180,12 +175,14 @@ async def tallies(
 
 async def score_counts(*, session: AsyncSession, filters: Filters) -> list[tuple[Scale, int, int]]:
     """How many answers gave each score: ((metric, low, high), score, count)."""
-    scale = [col(Answer.metric), col(Answer.scale_low), col(Answer.scale_high)]
-    score = col(Answer.score)
+    scale = [col(AnswerTally.metric), col(AnswerTally.scale_low), col(AnswerTally.scale_high)]
+    score = col(AnswerTally.score)
+    answers = func.sum(col(AnswerTally.answers))
     statement = (
-        select(*scale, score, func.count())
+        select(*scale, score, answers)
         .where(*_answer_filters(filters))
         .group_by(*scale, score)
+        .having(answers > 0)
     )
     rows = await _rows(session, statement)
     return [((str(r[0]), int(r[1]), int(r[2])), int(r[3]), int(r[4])) for r in rows]
@@ -206,50 +203,35 @@ class ConversationCounts:
     active: int = 0
 
 
-def _conversation_filters(filters: Filters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if filters.start is not None:
-        conditions.append(col(Conversation.started_at) >= filters.start)
-    if filters.end is not None:
-        conditions.append(col(Conversation.started_at) < filters.end)
-    pairs: list[tuple[Any, str | None]] = [
-        (Conversation.flow_id, filters.flow),
-        (Conversation.touchpoint, filters.touchpoint),
-        (Conversation.journey_stage, filters.journey_stage),
-        (Conversation.channel, filters.channel),
-        (Conversation.language, filters.language),
-    ]
-    return conditions + [col(column) == value for column, value in pairs if value is not None]
-
-
 async def conversation_counts(*, session: AsyncSession, filters: Filters) -> ConversationCounts:
     """Started / responded / completed / abandoned / handed-off / active interviews."""
-    status = col(Conversation.status)
+    status = col(ConversationTally.status)
+    count = col(ConversationTally.conversations)
 
-    def count_if(condition: ColumnElement[bool]) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    def count_if(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, count), else_=0)), 0)
 
     statement = select(
-        func.count(),
-        count_if(col(Conversation.answered_at).is_not(None)),
+        func.coalesce(func.sum(count), 0),
+        count_if(col(ConversationTally.responded)),
         count_if(status == "completed"),
         count_if(status == "abandoned"),
         count_if(status == "handed_off"),
         count_if(status == "active"),
-    ).where(*_conversation_filters(filters))
-    row = (await _rows(session, statement))[0]
+    ).where(*_filters(ConversationTally, filters))
+    (row,) = await _rows(session, statement)
     return ConversationCounts(*(int(value) for value in row))
 
 
 __all__ = [
     "METRICS",
+    "SLICE_ORDER",
     "ConversationCounts",
     "Dimension",
     "Filters",
     "Tally",
     "TallyRow",
     "conversation_counts",
-    "day_of",
     "score_counts",
     "tallies",
 ]

@@ -43,10 +43,6 @@ class FlowVersion(SQLModel, table=True):
 class Conversation(SQLModel, table=True):
     """One interview with one customer, pinned to the flow version it started on."""
 
-    __table_args__ = (
-        Index("ix_conversation_dashboard", "started_at", "status", "answered_at"),
-    )
-
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     channel: str = Field(max_length=32, index=True)
@@ -107,10 +103,6 @@ class Message(SQLModel, table=True):
 class Answer(SQLModel, table=True):
     """One recorded answer; scale answers carry their metric for SQL aggregates."""
 
-    __table_args__ = (
-        Index("ix_answer_dashboard", "metric", "created_at", "scale_low", "scale_high", "score"),
-    )
-
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     flow_id: str = Field(max_length=64, index=True)
@@ -153,3 +145,53 @@ class Escalation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
     outcome: str | None = Field(default=None, max_length=200)
+
+
+class AnswerTally(SQLModel, table=True):
+    """How many NPS / CES / CSAT answers gave each score, per UTC day and per everything the
+    dashboard filters on. Kept by database triggers on `answer` (migration 0009), so the
+    dashboard sums a few ten thousand rows instead of scanning every answer. On SQLite a
+    WITHOUT ROWID table, and each index is in the order of one query's GROUP BY, so no query
+    sorts (see docs/performance.md)."""
+
+    __tablename__ = "answer_tally"
+    __table_args__ = (
+        Index(
+            "ix_answer_tally_slices",
+            "flow_id", "touchpoint", "journey_stage", "channel", "language",
+            "metric", "scale_low", "scale_high", "score", "answers",
+        ),
+        Index("ix_answer_tally_scores", "metric", "scale_low", "scale_high", "score", "answers"),
+        {"sqlite_with_rowid": False},
+    )
+    day: str = Field(primary_key=True, max_length=10)
+    """The answer's UTC date, 'YYYY-MM-DD'."""
+    metric: str = Field(primary_key=True, max_length=32)
+    scale_low: int = Field(primary_key=True)
+    scale_high: int = Field(primary_key=True)
+    score: int = Field(primary_key=True)
+    flow_id: str = Field(primary_key=True, max_length=64)
+    touchpoint: str = Field(primary_key=True, max_length=64)
+    journey_stage: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=32)
+    language: str = Field(primary_key=True, max_length=16)
+    answers: int = 0
+
+
+class ConversationTally(SQLModel, table=True):
+    """How many interviews started per UTC day, per filter value, status and whether they
+    got an answer. Kept by database triggers on `conversation` (migration 0009)."""
+
+    __tablename__ = "conversation_tally"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    day: str = Field(primary_key=True, max_length=10)
+    """The interview's UTC start date, 'YYYY-MM-DD'."""
+    flow_id: str = Field(primary_key=True, max_length=64)
+    touchpoint: str = Field(primary_key=True, max_length=64)
+    journey_stage: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=32)
+    language: str = Field(primary_key=True, max_length=16)
+    status: str = Field(primary_key=True, max_length=16)
+    responded: bool = Field(primary_key=True)
+    """Whether the interview has a recorded answer (`conversation.answered_at` is set)."""
+    conversations: int = 0
