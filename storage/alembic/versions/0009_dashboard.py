@@ -9,7 +9,7 @@ keep them exact for every insert, update and delete, whoever writes; this migrat
 them from the rows already there.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-29 18:30:00
 """
 
@@ -20,7 +20,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
