@@ -223,6 +223,27 @@ async def conversation_counts(*, session: AsyncSession, filters: Filters) -> Con
     return ConversationCounts(*(int(value) for value in row))
 
 
+async def filter_values(*, session: AsyncSession) -> dict[str, list[str]]:
+    """Every value each filter can take (from the interview tally: a few hundred rows)."""
+    columns = {
+        "flow": ConversationTally.flow_id,
+        "touchpoint": ConversationTally.touchpoint,
+        "journey_stage": ConversationTally.journey_stage,
+        "channel": ConversationTally.channel,
+        "language": ConversationTally.language,
+    }
+    statement = (
+        select(*(col(c) for c in columns.values()))
+        .where(col(ConversationTally.conversations) > 0)
+        .group_by(*(col(c) for c in columns.values()))
+    )
+    rows = await _rows(session, statement)
+    return {
+        name: sorted({str(row[position]) for row in rows if row[position]})
+        for position, name in enumerate(columns)
+    }
+
+
 __all__ = [
     "METRICS",
     "SLICE_ORDER",
@@ -232,6 +253,7 @@ __all__ = [
     "Tally",
     "TallyRow",
     "conversation_counts",
+    "filter_values",
     "score_counts",
     "tallies",
 ]
