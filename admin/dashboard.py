@@ -14,12 +14,20 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from admin import margins
-from storage.dashboard import SLICE_ORDER, ConversationCounts, Dimension, Scale, Tally, TallyRow
+from storage.dashboard import (
+    METRICS,
+    SLICE_ORDER,
+    ConversationCounts,
+    Dimension,
+    Scale,
+    Tally,
+    TallyRow,
+)
 
 Interval = Literal["day", "week"]
 SLICES: tuple[Dimension, ...] = SLICE_ORDER
 """The dimensions the dashboard compares side by side (in this order in a slice row)."""
-PLACES = 2
+PLACES = 4
 """Decimals in the JSON figures."""
 
 
@@ -30,7 +38,11 @@ def _round(value: float | None) -> float | None:
 def _interval(interval: margins.Interval | None) -> dict[str, float] | None:
     if interval is None:
         return None
-    return {k: round(v, PLACES) for k, v in asdict(interval).items()}
+    return {
+        "low": round(interval.low, PLACES),
+        "high": round(interval.high, PLACES),
+        "margin": round(interval.margin, PLACES),
+    }
 
 
 def agree_range(scale: Scale) -> tuple[int, int]:
@@ -167,8 +179,14 @@ def distribution(counts: Iterable[tuple[Scale, int, int]]) -> list[dict[str, Any
             "scores": list(range(scale[1], scale[2] + 1)),
             "counts": [per_scale[scale].get(s, 0) for s in range(scale[1], scale[2] + 1)],
         }
-        for scale in sorted(per_scale)
+        for scale in sorted(per_scale, key=_metric_order)
     ]
+
+
+def _metric_order(scale: Scale) -> tuple[int, int, int]:
+    """NPS, then CES, then CSAT (each scale by its range)."""
+    order = METRICS.index(scale[0]) if scale[0] in METRICS else len(METRICS)
+    return order, scale[1], scale[2]
 
 
 def conversations(counts: ConversationCounts) -> dict[str, Any]:

@@ -20,7 +20,7 @@ that SQL returns); shares (agreeing, top-2-box) the adjusted-Wald (Agresti–Cou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Z95 = 1.959963984540054
 """The two-sided 95% normal quantile."""
@@ -29,8 +29,7 @@ ADJUST_EACH = 0.75
 """Rocks' adjusted-Wald: pseudo-observations added to n, and to promoters and detractors."""
 
 
-@dataclass(frozen=True)
-class Interval:
+class Interval(NamedTuple):
     """A 95% interval on the figure's own scale (NPS points, a mean, a percentage)."""
 
     low: float
