@@ -70,6 +70,7 @@ def page_query(params: QueryParams) -> tuple[MetricsQuery, list[str]]:
             return None
         return value
 
+    start, end = day("from"), day("to")
     texts: dict[str, str | None] = {}
     for name in TEXT_FILTERS:
         given = (params.get(name) or "").strip()
@@ -77,7 +78,6 @@ def page_query(params: QueryParams) -> tuple[MetricsQuery, list[str]]:
             ignored.append(name)
             given = ""
         texts[name] = given or None
-    start, end = day("from"), day("to")
     if start is not None and end is not None and start > end:
         ignored.append("to")
         end = None
