@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
+import os
 import random
 import sqlite3
 import statistics
@@ -30,6 +32,7 @@ from typing import Any
 import httpx
 import psycopg
 from fastapi import FastAPI
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.postgres
 
@@ -156,6 +159,20 @@ def fill_postgres(url: str, conversations: Rows, rows: Rows) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
+async def tally_rows(url: str) -> str:
+    """How many rows the dashboard's two tally tables hold."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            answers = (await connection.execute(text("SELECT count(*) FROM answer_tally"))).scalar()
+            interviews = (
+                await connection.execute(text("SELECT count(*) FROM conversation_tally"))
+            ).scalar()
+    finally:
+        await engine.dispose()
+    return f"{answers:,} answer, {interviews:,} interview"
+
+
 async def measure(url: str, repeat: int) -> list[tuple[str, float, float, int]]:
     """(case, median ms, slowest ms, scale answers counted) per case."""
     engine = create_engine(url)
@@ -183,13 +200,15 @@ async def measure(url: str, repeat: int) -> list[tuple[str, float, float, int]]:
 
 
 @contextlib.contextmanager
-def databases(names: list[str], folder: Path) -> Iterator[list[tuple[str, str]]]:
-    """(name, URL) of each migrated, empty database."""
+def databases(
+    names: list[str], folder: Path, sqlite_file: Path | None
+) -> Iterator[list[tuple[str, str]]]:
+    """(name, URL) of each migrated database (empty, or a kept SQLite file)."""
     found: list[tuple[str, str]] = []
     server = None
     try:
         if "sqlite" in names:
-            url = f"sqlite+aiosqlite:///{folder / 'metrics.db'}"
+            url = f"sqlite+aiosqlite:///{sqlite_file or folder / 'metrics.db'}"
             upgrade(url)
             found.append(("sqlite", url))
         if "postgresql" in names:
@@ -204,11 +223,19 @@ def databases(names: list[str], folder: Path) -> Iterator[list[tuple[str, str]]]
             server.stop()
 
 
+def _has_answers(url: str) -> bool:
+    with contextlib.closing(sqlite3.connect(url.split("///", 1)[1])) as db:
+        return bool(db.execute("SELECT count(*) FROM answer").fetchone()[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--sqlite-file", type=Path, help="keep the SQLite database here (filled once, reused)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     conversations, rows = generate(args.answers)
@@ -216,15 +243,25 @@ def main() -> None:
           f"in {time.perf_counter() - started:.1f} s")
     table: list[tuple[str, str, float, float, int]] = []
     with tempfile.TemporaryDirectory() as folder, databases(
-        args.databases.split(","), Path(folder)
+        args.databases.split(","), Path(folder), args.sqlite_file
     ) as found:
         for name, url in found:
             started = time.perf_counter()
+            if name == "sqlite" and _has_answers(url):
+                print(f"sqlite: reusing {args.sqlite_file}")
+                continue
             if name == "sqlite":
                 fill_sqlite(Path(url.split("///", 1)[1]), conversations, rows)
             else:
                 fill_postgres(url, conversations, rows)
-            print(f"{name}: filled in {time.perf_counter() - started:.1f} s")
+            print(f"{name}: filled in {time.perf_counter() - started:.1f} s; "
+                  f"tally rows: {asyncio.run(tally_rows(url))}")
+        # the generated rows (millions of objects) would make every garbage collection
+        # during the timed requests walk them: gone before timing
+        del conversations, rows
+        gc.collect()
+        for name, url in found:
+            print(f"{name}: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             for case, median, slowest, counted in asyncio.run(measure(url, args.repeat)):
                 table.append((name, case, median, slowest, counted))
     print("\n| database | request | median ms | slowest ms | scale answers |")
