@@ -47,6 +47,13 @@ def hand_count(db_path: Path, channel: str | None = None) -> tuple[str, int]:
     return f"{100 * (promoters - detractors) / len(scores):+.1f}", len(scores)
 
 
+def share_count(db_path: Path, metric: str, agreeing: int) -> str:
+    """The agreeing share ('87.0%') of a metric's answers, counted from the answer rows."""
+    with sqlite3.connect(db_path) as db:
+        scores = [s for (s,) in db.execute("SELECT score FROM answer WHERE metric = ?", (metric,))]
+    return f"{100 * sum(s >= agreeing for s in scores) / len(scores):.1f}%"
+
+
 async def signed_in_page(browser: Browser, server: LiveServer, width: int) -> tuple[
     BrowserContext, Page, list[str]
 ]:
@@ -75,6 +82,9 @@ async def test_a_viewer_reads_and_filters_the_dashboard(
 
     expected, n = hand_count(db_path)
     assert await page.text_content("#card-nps .value") == expected
+    # the demo's CES runs on 1-7 (agreeing: 5-7), CSAT on 1-5 (top-2-box: 4-5)
+    assert await page.text_content("#card-ces .value") == share_count(db_path, "ces", 5)
+    assert await page.text_content("#card-csat .value") == share_count(db_path, "csat", 4)
     assert f"n = {n}" in (await page.text_content("#card-nps") or "")
     await page.wait_for_selector("#chart-nps svg")
     legend = await page.locator("#chart-nps svg text").all_text_contents()
