@@ -36,10 +36,12 @@
       var width = line.points.map(function (p) {
         return p[1] === null || p[2] === null ? null : round(p[2] - p[1]);
       });
-      series.push({ name: line.name + " low", type: "line", stack: stack, data: low,
+      // stackStrategy "all": the width must sit on the lower bound even when that is
+      // negative (ECharts stacks same-sign values only, by default)
+      series.push({ name: line.name + " low", type: "line", stack: stack, stackStrategy: "all", data: low,
                     symbol: "none", lineStyle: { opacity: 0 }, silent: true,
                     tooltip: { show: false } });
-      series.push({ name: texts.band, type: "line", stack: stack, data: width,
+      series.push({ name: texts.band, type: "line", stack: stack, stackStrategy: "all", data: width,
                     symbol: "none", lineStyle: { opacity: 0 }, silent: true,
                     areaStyle: { color: BAND_COLORS[index % 2] }, tooltip: { show: false } });
       series.push({ name: line.name, type: "line", data: line.points.map(function (p) { return round(p[0]); }),
