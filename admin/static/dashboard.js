@@ -59,7 +59,17 @@
       animation: false,
       grid: { left: 44, right: 16, top: 30, bottom: 36 },
       legend: { top: 0, data: lines.map(function (l) { return l.name; }) },
-      tooltip: { trigger: "axis", renderMode: "richText" },
+      tooltip: { trigger: "axis", renderMode: "richText", formatter: function (items) {
+        var index = items.length ? items[0].dataIndex : 0;
+        var text = [data.buckets[index]];
+        lines.forEach(function (line) {
+          var point = line.points[index];
+          if (point[0] === null) { return; }
+          text.push(line.name + "  " + round(point[0]) + "  (" + round(point[1]) + " … " +
+                    round(point[2]) + ")");
+        });
+        return text.join("\n");
+      } },
       xAxis: { type: "category", data: data.buckets, boundaryGap: false,
                axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", min: min, max: max },

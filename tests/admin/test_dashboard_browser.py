@@ -87,6 +87,8 @@ async def test_a_viewer_reads_and_filters_the_dashboard(
     assert await page.text_content("#card-csat .value") == share_count(db_path, "csat", 4)
     assert f"n = {n}" in (await page.text_content("#card-nps") or "")
     await page.wait_for_selector("#chart-nps svg")
+    await page.hover("#chart-nps", position={"x": 300, "y": 150})  # the tooltip, under the CSP
+    await page.wait_for_timeout(300)
     await page.locator("#chart-nps").screenshot(path=str(SHOTS / "dashboard-nps-trend.png"))
     legend = await page.locator("#chart-nps svg text").all_text_contents()
     assert "NPS" in legend
