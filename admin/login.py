@@ -35,7 +35,7 @@ def safe_next(target: str | None) -> str:
 
 def router(auth: AdminAuth) -> APIRouter:
     """`/admin/login`, `/admin/logout` and the `/admin` placeholder."""
-    pages = APIRouter()
+    pages = APIRouter(include_in_schema=False)  # HTML pages: not in /openapi.json
 
     @pages.get("/admin/login")
     async def login_form(request: Request, next: str | None = None) -> Response:
@@ -43,9 +43,10 @@ def router(auth: AdminAuth) -> APIRouter:
         target = safe_next(next)
         if await signed_in(request) is not None:
             return RedirectResponse(target, status_code=303)
-        t = i18n.translator(language_of(request))
-        notice = t("login.signed_out") if "bye" in request.query_params else None
-        return render(request, "login.html", {"next": target, "name": "", "notice": notice})
+        context = {"next": target, "name": ""}
+        if "bye" in request.query_params:
+            context["notice"] = i18n.translator(language_of(request))("login.signed_out")
+        return render(request, "login.html", context)
 
     @pages.post("/admin/login", dependencies=[Depends(require_csrf)])
     async def login(

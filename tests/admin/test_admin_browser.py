@@ -5,6 +5,7 @@ Content-Security-Policy violation; screenshots of the sign-in and users pages (z
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,7 @@ async def test_screenshots(
     size: str,
     lang: str,
 ) -> None:
-    """The sign-in and users pages as a person sees them."""
+    """The sign-in, users and tokens pages as a person sees them."""
     await seed(live_server)
     context, page, problems = await watched(
         browser, locale="zh-CN" if lang == "zh" else "en-US", viewport=SIZES[size]
@@ -104,6 +105,36 @@ async def test_screenshots(
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= SIZES[size]["width"], "the page scrolls sideways"
     await page.screenshot(path=str(screenshots / f"admin-users-{lang}-{size}.png"), full_page=True)
+    await page.goto(f"{live_server.url}/admin/tokens")
+    await page.locator("#token-name").fill("BI 看板 / dashboard")
+    await page.locator("form[action='/admin/tokens'] button[type=submit]").click()
+    await expect(page.locator("#new-token")).to_contain_text("cxb_")
+    await page.screenshot(path=str(screenshots / f"admin-tokens-{lang}-{size}.png"), full_page=True)
     assert await violations(page) == []
     assert problems == []
+    await context.close()
+
+
+async def test_the_limit_page_speaks_both_languages(
+    browser: Browser,  # noqa: F811
+    live_server: LiveServer,
+    screenshots: Path,  # noqa: F811
+) -> None:
+    await seed(live_server)
+    context, page, _ = await watched(browser, locale="zh-CN", viewport=SIZES["390"])
+    for attempt in range(6):
+        await page.goto(f"{live_server.url}/admin/login")
+        await page.locator("#name").fill("ann")
+        await page.locator("#password").fill(f"guess number {attempt}")
+        await page.locator("form[action='/admin/login'] button[type=submit]").click()
+        await page.wait_for_load_state()
+    await expect(page.locator("h1")).to_have_text("尝试次数过多")
+    alert = page.locator(".flash.error")
+    await expect(alert.locator("p[lang=zh]")).to_contain_text(
+        re.compile(r"登录失败次数过多，请在 ([6-9]|10) 分钟后再试")
+    )
+    await expect(alert.locator("p[lang=en]")).to_contain_text(
+        re.compile(r"Try again in ([6-9]|10) minutes")
+    )
+    await page.screenshot(path=str(screenshots / "admin-limited-zh-390.png"))
     await context.close()
