@@ -1,4 +1,4 @@
-"""Signing in and out, and the dashboard's place (`/admin`) until the dashboard replaces it."""
+"""Signing in and out (the dashboard at `/admin` is `admin.dashboard_page`)."""
 
 from __future__ import annotations
 
@@ -90,10 +90,5 @@ def router(auth: AdminAuth) -> APIRouter:
         """End this session (its row is deleted: a copied cookie stops working too)."""
         await auth.sign_out(request)
         return RedirectResponse("/admin/login?bye=1", status_code=303)
-
-    @pages.get("/admin")
-    async def dashboard(request: Request, _viewer: Viewer) -> Response:
-        """The dashboard's place (the metrics pages fill it)."""
-        return render(request, "dashboard.html")
 
     return pages
