@@ -11,15 +11,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel import Incoming, Recipient, Reply
 from cxbot.greetings import sorry
-from cxbot.recording import SLA
+from cxbot.handoff import HandoffPolicy, open_case
 from cxbot.transcript import duplicate_reply, store_inbound, store_replies
 from flows import language as languages
 from storage import queries
-from storage.models import Escalation
 
 
 async def apologize(
     *,
+    policy: HandoffPolicy,
     session: AsyncSession,
     incoming: Incoming,
     at: datetime,
@@ -65,15 +65,14 @@ async def apologize(
             "step_id": None,
             "escalated": True,
         }
-        session.add(
-            Escalation(
-                conversation_id=conversation_id,
-                customer_id=customer.id,
-                reason="internal-error",
-                priority="high",
-                due_at=at + SLA["high"],
-                created_at=at,
-            )
+        await open_case(  # one open case per conversation: an existing one stays
+            session=session,
+            policy=policy,
+            customer_id=customer.id,
+            conversation_id=conversation_id,
+            reason="internal-error",
+            priority="high",
+            at=at,
         )
     messages, held_since = await store_replies(
         session=session,

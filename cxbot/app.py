@@ -31,6 +31,7 @@ from cxbot import api, api_docs, channels
 from cxbot.closing import expire_idle
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
+from cxbot.handoff import HandoffPolicy, tell_unattended
 from cxbot.headers import SecurityHeaders
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
@@ -184,13 +185,15 @@ async def _reload_flows(runtime: Runtime) -> None:
 
 
 async def _close_idle(runtime: Runtime) -> None:
-    """Close interviews past their reply timeout, every `idle_sweep_seconds`."""
+    """Close interviews past their reply timeout and tell customers whose case nobody
+    picked up, every `idle_sweep_seconds`."""
     while True:
         await asyncio.sleep(runtime.settings.idle_sweep_seconds)
         try:
             closed = await expire_idle(runtime.service)
             if closed:
                 log.info("closed %d idle interviews", closed)
+            await tell_unattended(runtime.service)
         except Exception as exc:
             reason = unavailable(exc)
             if reason is not None:  # an outage: one line; the next sweep catches up
@@ -227,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry=registry,
         lease=timedelta(seconds=settings.send_lease_seconds),
         wait_seconds=settings.database_timeout_seconds,
+        handoff=HandoffPolicy.from_settings(settings),
     )
     delivery = Delivery(writer=service.writer, clock=service.clock, lease=service.lease)
     runtime = Runtime(settings, engine, registry, service, delivery)

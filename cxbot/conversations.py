@@ -21,6 +21,7 @@ from bot.channel import History, Incoming, Recipient, Reply, Unavailable, pseudo
 from cxbot.apology import apologize
 from cxbot.envelopes import engine_inbound, outbound_from_row
 from cxbot.greetings import answered_recently, unsupported, welcome, written_in
+from cxbot.handoff import HandoffPolicy, customer_wrote, open_cases, wait_message
 from cxbot.history import history
 from cxbot.keyboards import obsolete_keyboard, tapped_old
 from cxbot.quiet import quiet_period_end
@@ -29,7 +30,7 @@ from cxbot.transcript import duplicate_reply, store_inbound, store_replies
 from cxbot.turns import Turns
 from flows import engine
 from flows import language as languages
-from flows.events import Event, InterviewAbandoned, InterviewSkipped
+from flows.events import Event, InterviewAbandoned, InterviewHandedOff, InterviewSkipped
 from flows.loader import LoadedFlow
 from flows.registry import FlowRegistry
 from flows.state import ConversationState, Outbound, Outcome
@@ -57,6 +58,8 @@ class _Open:
     conversation: Conversation
     flow: LoadedFlow
     state: ConversationState
+    released: bool = False
+    """Handed off, and told nobody has picked the case up: the customer may start over."""
 
 
 @dataclass
@@ -85,8 +88,11 @@ class ConversationService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         lease: timedelta = LEASE,
         wait_seconds: float = TIMEOUT_SECONDS,
+        handoff: HandoffPolicy | None = None,
     ) -> None:
         self.sessions = sessions
+        self.handoff = handoff or HandoffPolicy()
+        """Cases, deadlines and what a handed-off customer is told (cxbot/handoff.py)."""
         self.registry = registry
         self.clock = clock
         self.lease = lease
@@ -170,6 +176,7 @@ class ConversationService:
         now = self.clock()
         async with transaction(self.sessions) as session:
             return await apologize(
+                policy=self.handoff,
                 session=session,
                 incoming=incoming,
                 at=incoming.at or now,
@@ -277,7 +284,10 @@ class ConversationService:
             turn.notes.append(unsupported(running.state.language))
             return
         turn.outcome = engine.advance(
-            running.flow.flow, running.state, engine_inbound(incoming, turn.at)
+            running.flow.flow,
+            running.state,
+            engine_inbound(incoming, turn.at),
+            alerts=self.handoff.alerts,
         )
         save_state(
             running.conversation,
@@ -297,12 +307,24 @@ class ConversationService:
             turn.events.extend((conversation.id, e) for e in outcome.events)
             record_outcome(
                 session=session,
-                customer_id=customer_id,
                 conversation=conversation,
                 outcome=outcome,
                 at=turn.at,
             )
+            await open_cases(
+                session=session,
+                policy=self.handoff,
+                customer_id=customer_id,
+                conversation=conversation,
+                events=outcome.events,
+                at=turn.at,
+            )
             turn.customer.language = outcome.state.language  # for the next welcome
+            if any(isinstance(e, InterviewHandedOff) for e in outcome.events):
+                wait = await wait_message(
+                    session=session, policy=self.handoff, conversation=conversation, now=turn.at
+                )
+                turn.notes[:0] = [wait] if wait else []
         await session.flush()
         messages, turn.held_since = await store_replies(
             session=session,
@@ -330,6 +352,14 @@ class ConversationService:
             return None
         flow = await self.pinned_flow(session, conversation)
         state = ConversationState.from_json(conversation.state)
+        if conversation.status == "handed_off":
+            assert conversation.id is not None
+            released = await customer_wrote(
+                session=session,
+                conversation_id=conversation.id,
+                writing=turn.incoming.kind != "trigger",
+            )
+            return _Open(conversation, flow, state, released=released)
         if engine.is_expired(flow.flow, state, turn.at):
             expired = engine.expire(flow.flow, state, turn.at)
             save_state(conversation, expired.state, turn.at)
@@ -339,9 +369,10 @@ class ConversationService:
 
     def _flow_to_start(self, incoming: Incoming, running: _Open | None) -> LoadedFlow | None:
         handed_off = running is not None and running.conversation.status == "handed_off"
-        if handed_off and not incoming.restart:
+        released = running is not None and running.released
+        if handed_off and not incoming.restart and not released:
             return None  # an agent has this customer: a /start or menu click goes to them
-        if incoming.kind == "trigger" and running is not None:
+        if incoming.kind == "trigger" and running is not None and not released:
             return None  # an API start never interrupts an interview under way
         if incoming.flow_id is not None:
             return self.registry.current(incoming.flow_id)
@@ -350,7 +381,7 @@ class ConversationService:
         if incoming.command == "start":
             flows = self.registry.all()
             return self.registry.current("nps") or (flows[0] if flows else None)
-        if running is None and incoming.text:
+        if (running is None or released) and incoming.text:
             return self.registry.triggered_by(incoming.text)
         return None
 

@@ -1,5 +1,5 @@
-"""Turning engine outcomes into rows: the conversation's state, answers, and escalations with
-the agents' deadlines."""
+"""Turning engine outcomes into rows: the conversation's state and answers; the default
+response deadlines of cases."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from flows.events import AnswerRecorded, EscalationRequested, MetricRecorded
+from flows.events import AnswerRecorded, MetricRecorded
 from flows.state import ConversationState, Outcome
-from storage.models import Answer, Conversation, Escalation
+from storage.models import Answer, Conversation
 
 SLA = {
     "urgent": timedelta(minutes=15),
@@ -17,18 +17,19 @@ SLA = {
     "normal": timedelta(hours=4),
     "low": timedelta(hours=24),
 }
-"""How soon an agent must answer an escalation of each priority."""
+"""How soon an agent must answer a case of each priority, in service hours (the defaults of
+the `sla_*` settings; see cxbot/handoff.py)."""
 
 
 def record_outcome(
     *,
     session: AsyncSession,
-    customer_id: int,
     conversation: Conversation,
     outcome: Outcome,
     at: datetime,
 ) -> None:
-    """Add an Answer row per recorded answer (with its metric) and an Escalation per request."""
+    """Add an Answer row per recorded answer (with its metric); cases are opened by
+    `cxbot.handoff.open_cases`."""
     assert conversation.id is not None
     metrics = {e.step_id: e for e in outcome.events if isinstance(e, MetricRecorded)}
     for event in outcome.events:
@@ -55,17 +56,6 @@ def record_outcome(
             )
             if conversation.answered_at is None:
                 conversation.answered_at = at
-        elif isinstance(event, EscalationRequested):
-            session.add(
-                Escalation(
-                    conversation_id=conversation.id,
-                    customer_id=customer_id,
-                    reason=event.reason,
-                    priority=event.priority,
-                    due_at=at + SLA.get(event.priority, SLA["normal"]),
-                    created_at=at,
-                )
-            )
 
 
 def save_state(

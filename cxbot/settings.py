@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cxbot.service_hours import ServiceHours
+from flows.matching import DEFAULT_ALERT_WORDS
+from flows.model import parse_duration
 from flows.registry import BUILTIN_DIR
 
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "test", "xxx"}
@@ -76,6 +80,30 @@ class Settings(BaseSettings):
     """The bearer token a scrape of /metrics must send; unset: anyone who reaches the server
     may read /metrics."""
 
+    alert_words: str = ",".join(DEFAULT_ALERT_WORDS)
+    """Words that bring in a person at once wherever they appear in a typed message during
+    an interview, separated by commas (empty: none). Chinese words match anywhere, others as
+    whole words (see docs/admin.md, Closed loop)."""
+    alert_priority: Literal["low", "normal", "high", "urgent"] = "urgent"
+    """The priority of a case opened by an alert word."""
+    sla_urgent: str = "15m"
+    """How soon an agent must answer an `urgent` case, in service hours (`15m`, `1h`, `2d`)."""
+    sla_high: str = "1h"
+    """How soon an agent must answer a `high` case, in service hours."""
+    sla_normal: str = "4h"
+    """How soon an agent must answer a `normal` case, in service hours."""
+    sla_low: str = "24h"
+    """How soon an agent must answer a `low` case, in service hours."""
+    service_hours: str = "24/7"
+    """When agents work, e.g. `Mon-Fri 09:00-18:00; Sat 10:00-16:00` (`24/7`: always)."""
+    service_timezone: str = "UTC"
+    """The time zone of `service_hours`, e.g. `Asia/Shanghai`."""
+    service_closed_dates: str = ""
+    """Dates without service (holidays), comma-separated: `2026-10-01,2026-10-02`."""
+    handoff_unattended: str = "1h"
+    """Service time after which a customer whose case no agent has answered is told so (never
+    before the case's deadline) and may start over."""
+
     telegram_bot_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "CXBOT_TELEGRAM_BOT_TOKEN"),
@@ -133,6 +161,39 @@ class Settings(BaseSettings):
         if self.flows_dir is not None:
             paths.append(self.flows_dir)
         return paths
+
+    @property
+    def closed_dates(self) -> list[date]:
+        """`service_closed_dates` as dates."""
+        parts = (d.strip() for d in self.service_closed_dates.split(","))
+        return [date.fromisoformat(d) for d in parts if d]
+
+    @property
+    def alert_word_list(self) -> list[str]:
+        """`alert_words` as a list."""
+        return [w.strip() for w in self.alert_words.split(",") if w.strip()]
+
+    def duration(self, name: str) -> timedelta:
+        """A duration setting (`sla_high`, `handoff_unattended`) as a timedelta."""
+        return timedelta(seconds=parse_duration(str(getattr(self, name)).strip()))
+
+    @field_validator("sla_urgent", "sla_high", "sla_normal", "sla_low", "handoff_unattended")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        if parse_duration(value.strip()) <= 0:
+            raise ValueError("a duration must be more than 0, e.g. 15m, 1h or 2d")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _readable_service_hours(self) -> Settings:
+        try:
+            closed = self.closed_dates
+        except ValueError as exc:
+            raise ValueError(
+                f"service_closed_dates: write dates as YYYY-MM-DD, separated by commas ({exc})"
+            ) from exc
+        ServiceHours.parse(self.service_hours, self.service_timezone, closed)
+        return self
 
     @field_validator("frame_ancestors")
     @classmethod

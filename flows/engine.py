@@ -30,6 +30,7 @@ from flows.matching import (
     DEFAULT_HANDOFF_KEYWORDS,
     SKIP_KEYWORDS,
     STOP_KEYWORDS,
+    AlertWords,
     match_choice,
     matches_keyword,
 )
@@ -128,8 +129,14 @@ def expire(flow: Flow, state: ConversationState, at: datetime) -> Outcome:
     return Outcome(closed, (), (InterviewAbandoned("timeout"),))
 
 
-def advance(flow: Flow, state: ConversationState, inbound: Inbound) -> Outcome:
-    """Take one customer message and run the interview until it waits again."""
+def advance(
+    flow: Flow, state: ConversationState, inbound: Inbound, *, alerts: AlertWords | None = None
+) -> Outcome:
+    """Take one customer message and run the interview until it waits again.
+
+    A typed message holding one of `alerts` (the server's alert words) hands the customer
+    to a person at once, after keeping it as the answer to the open question if it is one.
+    """
     if state.status == "active" and is_expired(flow, state, inbound.at):
         return expire(flow, state, inbound.at)
     if state.status != "active":
@@ -158,6 +165,8 @@ def advance(flow: Flow, state: ConversationState, inbound: Inbound) -> Outcome:
     if turn.state.step_id is None:  # nothing asked (should not happen while active)
         return turn.outcome()
     step = flow.step(turn.state.step_id)
+    if alerts and text and inbound.button is None and _alerted(turn, step, inbound, text, alerts):
+        return turn.outcome()
     if turn.state.attempts >= ESCAPE_AFTER and _took_the_way_out(turn, step, inbound, text):
         return turn.outcome()
     value = _read_answer(step, inbound, text)
@@ -169,6 +178,24 @@ def advance(flow: Flow, state: ConversationState, inbound: Inbound) -> Outcome:
     _record(turn, step, value, text)
     _run_from(turn, _next_step(turn, step))
     return turn.outcome()
+
+
+def _alerted(turn: _Turn, step: Step, inbound: Inbound, text: str, alerts: AlertWords) -> bool:
+    """Hand off when the message holds an alert word (keeping it as the open question's
+    answer if it is one); a typed choice is an answer, even one named like an alert word."""
+    if alerts.found_in(text) is None:
+        return False
+    value = _read_answer(step, inbound, text)
+    if isinstance(step, ChoiceStep) and value is not _INVALID:
+        return False  # the flow offers "退款" as a choice: choosing it is no alarm
+    if not turn.state.escalated:  # the alert is the reason, not a rule the answer meets
+        turn.events.append(EscalationRequested("alert-word", alerts.priority, step.id))
+        turn.state = turn.state.evolve(escalated=True)
+    if value is not _INVALID:
+        _record(turn, step, value, text)
+    turn.outbound.append(Outbound(turn.builtin("alert_handoff")))
+    _hand_off(turn, "alert-word", alerts.priority, step.id)
+    return True
 
 
 def _took_the_way_out(turn: _Turn, step: Step, inbound: Inbound, text: str) -> bool:

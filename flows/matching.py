@@ -72,3 +72,65 @@ def match_choice(text: str, choices: list[Choice]) -> str | None:
         if wanted == simplify(choice.value) or any(wanted == simplify(x) for x in labels):
             return choice.value
     return None
+
+
+DEFAULT_ALERT_WORDS = (
+    "投诉",
+    "退款",
+    "12315",
+    "消协",
+    "律师",
+    "起诉",
+    "lawyer",
+    "attorney",
+    "legal action",
+    "sue you",
+    "refund",
+    "cancel my account",
+)
+"""Words in any typed message that bring in a person at once (settings: `alert_words`)."""
+
+
+class AlertWords:
+    """Words that open a case wherever they appear in a message.
+
+    A word with Chinese characters matches anywhere, spaces and punctuation ignored
+    ("我要 投诉！" holds 投诉); a number matches when no digit touches it (12315, not
+    123156); other words and phrases match as whole words, any run of spaces or
+    punctuation between a phrase's words ("Cancel my   account!" holds "cancel my
+    account"; "lawyerly" does not hold "lawyer"). Case and full-width forms do not matter.
+    Negation is not read: "not a lawyer joke" holds "lawyer" — a case opened for nothing
+    costs an agent a minute, a threat missed costs a customer.
+    """
+
+    def __init__(self, words: Iterable[str], priority: str = "urgent") -> None:
+        self.words = tuple(w for w in (x.strip() for x in words) if simplify(w))
+        self.priority = priority
+        self._cjk = tuple((w, simplify(w)) for w in self.words if _CJK.search(w))
+        latin = [w for w in self.words if not _CJK.search(w)]
+        self._patterns = tuple(_pattern(w) for w in latin)
+
+    def __bool__(self) -> bool:
+        return bool(self.words)
+
+    def found_in(self, text: str) -> str | None:
+        """The first alert word the text holds, or None."""
+        if self._cjk:
+            squeezed = simplify(text)
+            for word, wanted in self._cjk:
+                if wanted in squeezed:
+                    return word
+        normal = unicodedata.normalize("NFKC", text).lower()
+        for word, pattern in self._patterns:
+            if pattern.search(normal):
+                return word
+        return None
+
+
+def _pattern(word: str) -> tuple[str, re.Pattern[str]]:
+    normal = unicodedata.normalize("NFKC", word).lower()
+    parts = [re.escape(p) for p in _PUNCTUATION.split(normal) if p]
+    body = r"[\s\W_]+".join(parts)
+    before = r"(?<!\d)" if parts[0][:1].isdigit() else r"(?<!\w)"
+    after = r"(?!\d)" if parts[-1][-1:].isdigit() else r"(?!\w)"
+    return word, re.compile(before + body + after)

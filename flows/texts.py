@@ -47,6 +47,11 @@ BUILTIN: dict[str, dict[str, str]] = {
         "zh": "好的，正在为您转接人工客服，请稍候，同事会在这里回复您。",
         "en": "Sure, I'm bringing in a person from our team. They will reply here shortly.",
     },
+    "alert_handoff": {
+        "zh": "您反映的情况需要专人处理，我正在为您转接客服同事，同事会在这里回复您。",
+        "en": "This needs a person from our team: I'm passing your conversation to a "
+        "colleague, who will reply here.",
+    },
     "stopped": {
         "zh": "好的，本次调查已结束。感谢您抽出时间！",
         "en": "OK, this survey has ended. Thank you for your time!",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -141,7 +142,18 @@ class Event(SQLModel, table=True):
 
 
 class Escalation(SQLModel, table=True):
-    """A request for a human: reason, priority, deadline, and later its outcome."""
+    """A request for a human: reason, priority, deadline, and later its outcome. At most one
+    per conversation is open, assigned or waiting (a partial unique index, migration 0012)."""
+
+    __table_args__ = (
+        Index(
+            "uq_escalation_one_open",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('open', 'assigned', 'waiting')"),
+            postgresql_where=text("status IN ('open', 'assigned', 'waiting')"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
@@ -154,6 +166,11 @@ class Escalation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
     outcome: str | None = Field(default=None, max_length=200)
+    unattended_at: datetime | None = Field(default=None, index=True)
+    """When the customer is told that nobody has picked the case up yet, unless an agent
+    replied before (never before `due_at`); see cxbot/handoff.py."""
+    unattended_told_at: datetime | None = None
+    """When the customer was told so (once)."""
 
 
 class AnswerTally(SQLModel, table=True):
