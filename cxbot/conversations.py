@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.channel import History, Incoming, Recipient, Reply, Unavailable, pseudonym
+from cxbot import direct_handoff
 from cxbot.apology import apologize
 from cxbot.envelopes import engine_inbound, outbound_from_row
 from cxbot.greetings import answered_recently, unsupported, welcome, written_in
-from cxbot.handoff import HandoffPolicy, customer_wrote, open_cases, wait_message
+from cxbot.handoff import HandoffPolicy, customer_wrote, open_cases
 from cxbot.history import history
 from cxbot.keyboards import obsolete_keyboard, tapped_old
 from cxbot.quiet import quiet_period_end
@@ -30,7 +31,7 @@ from cxbot.transcript import duplicate_reply, store_inbound, store_replies
 from cxbot.turns import Turns
 from flows import engine
 from flows import language as languages
-from flows.events import Event, InterviewAbandoned, InterviewHandedOff, InterviewSkipped
+from flows.events import Event, InterviewAbandoned, InterviewSkipped
 from flows.loader import LoadedFlow
 from flows.registry import FlowRegistry
 from flows.state import ConversationState, Outbound, Outcome
@@ -103,6 +104,7 @@ class ConversationService:
         """The metrics' hook (cxbot/metrics.py), when they are on."""
         self._stored_versions: set[tuple[str, str]] = set()
         """Flow versions known to be in the database (committed), so starts skip the look."""
+        registry.add(direct_handoff.FLOW, current=False)  # pinned, never listed or started
 
     async def handle(self, incoming: Incoming) -> Reply:
         """Process one inbound message exactly once and return the messages to send.
@@ -247,6 +249,11 @@ class ConversationService:
             inbound_row.conversation_id = turn.conversation.id if turn.conversation else None
         elif running is not None:
             self._advance(turn, running)
+        elif not turn.notes and (
+            direct := direct_handoff.outcome(incoming, turn.customer, self.handoff.alerts, turn.at)
+        ):
+            await self._open_conversation(session, turn, direct_handoff.FLOW, direct)
+            inbound_row.conversation_id = turn.conversation.id if turn.conversation else None
         elif not turn.notes:
             turn.notes.append(
                 welcome(
@@ -311,7 +318,8 @@ class ConversationService:
                 outcome=outcome,
                 at=turn.at,
             )
-            await open_cases(
+            turn.customer.language = outcome.state.language  # for the next welcome
+            wait = await open_cases(
                 session=session,
                 policy=self.handoff,
                 customer_id=customer_id,
@@ -319,12 +327,7 @@ class ConversationService:
                 events=outcome.events,
                 at=turn.at,
             )
-            turn.customer.language = outcome.state.language  # for the next welcome
-            if any(isinstance(e, InterviewHandedOff) for e in outcome.events):
-                wait = await wait_message(
-                    session=session, policy=self.handoff, conversation=conversation, now=turn.at
-                )
-                turn.notes[:0] = [wait] if wait else []
+            turn.notes[:0] = [wait] if wait else []  # the wait, right after the handoff text
         await session.flush()
         messages, turn.held_since = await store_replies(
             session=session,
@@ -400,20 +403,28 @@ class ConversationService:
         return self.registry.add_source(conversation.flow_id, conversation.flow_version, source)
 
     async def _start(self, session: AsyncSession, turn: _Turn, loaded: LoadedFlow) -> None:
+        customer, incoming = turn.customer, turn.incoming
+        hints = (incoming.language_hint, customer.language, written_in(incoming.text))
+        outcome = engine.start(
+            loaded.flow,
+            version=loaded.version,
+            at=turn.at,
+            language_hints=hints,
+            variables={"customer_name": customer.display_name or "", "channel": incoming.channel},
+        )
+        await self._open_conversation(session, turn, loaded, outcome)
+
+
+    async def _open_conversation(
+        self, session: AsyncSession, turn: _Turn, loaded: LoadedFlow, outcome: Outcome
+    ) -> None:
+        """Store a new conversation pinned to `loaded`, in the state `outcome` left it."""
         flow, customer, incoming = loaded.flow, turn.customer, turn.incoming
         key = (flow.id, loaded.version)
         if key not in self._stored_versions and await queries.save_flow_version(
             session=session, flow_id=flow.id, version=loaded.version, source=loaded.source
         ):
             self._stored_versions.add(key)  # committed before: no need to look again
-        hints = (incoming.language_hint, customer.language, written_in(incoming.text))
-        outcome = engine.start(
-            flow,
-            version=loaded.version,
-            at=turn.at,
-            language_hints=hints,
-            variables={"customer_name": customer.display_name or "", "channel": incoming.channel},
-        )
         assert customer.id is not None
         conversation = Conversation(
             customer_id=customer.id,

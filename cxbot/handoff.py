@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from cxbot import handoff_texts
 from cxbot.recording import SLA
 from cxbot.service_hours import ServiceHours
-from flows.events import EscalationRequested, Event
+from flows.events import EscalationRequested, Event, InterviewHandedOff
 from flows.matching import DEFAULT_ALERT_WORDS, AlertWords
 from flows.state import Outbound
 from storage import handoffs, queries
@@ -84,9 +84,11 @@ async def open_cases(
     conversation: Conversation,
     events: Iterable[Event],
     at: datetime,
-) -> None:
-    """Open (or raise) the conversation's case for each escalation the engine asked for."""
+) -> Outbound | None:
+    """Open (or raise) the conversation's case for each escalation the engine asked for;
+    when the conversation was handed off, what the customer is told about the wait."""
     assert conversation.id is not None
+    events = list(events)
     for event in events:
         if isinstance(event, EscalationRequested):
             await open_case(
@@ -98,6 +100,9 @@ async def open_cases(
                 priority=event.priority,
                 at=at,
             )
+    if not any(isinstance(e, InterviewHandedOff) for e in events):
+        return None
+    return await wait_message(session=session, policy=policy, conversation=conversation, now=at)
 
 
 async def open_case(

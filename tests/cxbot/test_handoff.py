@@ -339,3 +339,58 @@ async def test_the_notice_goes_out_through_the_delivery_path(
     assert [t for t in sender.texts if t.startswith("We're sorry")] != []
     notice = (await rows(sessions, Message, Message.author == "bot"))[-1]
     assert notice.delivery_state == "sent"
+
+
+# --- asking for a person outside any interview ---------------------------------------------
+
+
+async def test_asking_for_a_person_with_no_interview_running_reaches_the_team(
+    customer: Customer, sessions: Sessions, clock: Clock
+) -> None:
+    hello = await customer.says("你好")
+    assert "回复“评价”即可参与" in texts(hello)[0]  # the welcome, as before
+    reply = await customer.says("转人工")
+    assert texts(reply) == [
+        "好的，正在为您转接人工客服，请稍候，同事会在这里回复您。",
+        "客服同事正在值班，预计 1 小时内在这里回复您。",
+    ]
+    assert [name for name, _ in reply.events] == [
+        "interview-started",
+        "escalation-requested",
+        "interview-handed-off",
+    ]
+    (conversation,) = await rows(sessions, Conversation)
+    assert (conversation.flow_id, conversation.status) == ("direct-handoff", "handed_off")
+    (case,) = await rows(sessions, Escalation)
+    assert (case.reason, case.priority, case.conversation_id) == (
+        "customer-request",
+        "high",
+        conversation.id,
+    )
+    inbound = await rows(sessions, Message, Message.text == "转人工")
+    assert inbound[0].conversation_id == conversation.id
+    assert (await customer.says("我的订单还没到")).messages == ()  # to the agent, silently
+    assert len(await rows(sessions, Escalation)) == 1
+
+
+async def test_an_alert_word_with_no_interview_running_opens_an_urgent_case(
+    service: ConversationService, sessions: Sessions, registry: FlowRegistry
+) -> None:
+    gus = Customer(service, "gus")
+    reply = await gus.says("I will take this to my lawyer", language_hint="en")
+    assert texts(reply)[0].startswith("This needs a person from our team")
+    (case,) = await rows(sessions, Escalation)
+    assert (case.reason, case.priority) == ("alert-word", "urgent")
+    # the conversation is pinned like any other: a second process (no memory of it) loads it
+    other = ConversationService(sessions=sessions, registry=FlowRegistry([]), clock=service.clock)
+    assert (await Customer(other, "gus").says("hello?", platform_message_id="gus-x")).messages == ()
+    assert registry.current("direct-handoff") is None  # never listed nor started by name
+
+
+async def test_words_that_do_not_ask_for_a_person_still_get_the_welcome(
+    customer: Customer, sessions: Sessions
+) -> None:
+    for text in ("the agent was rude", "hello", "订单123156"):
+        reply = await customer.says(text)
+        assert texts(reply)[0].startswith(("Hi! Reply", "您好！回复")), text
+    assert await rows(sessions, Escalation) == []
