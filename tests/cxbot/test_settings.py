@@ -87,3 +87,41 @@ def test_a_short_secret_key_is_refused_and_a_real_one_kept() -> None:
     real = REAL + "-Jd83nQ"
     value = settings(environment="production", secret_key=real).secret_key
     assert value is not None and value.get_secret_value() == real
+
+
+def test_closed_loop_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date, timedelta
+
+    from cxbot.handoff import HandoffPolicy
+
+    monkeypatch.setenv("CXBOT_SERVICE_HOURS", "Mon-Fri 09:00-18:00; Sat 10:00-16:00")
+    monkeypatch.setenv("CXBOT_SERVICE_TIMEZONE", "Asia/Shanghai")
+    monkeypatch.setenv("CXBOT_SERVICE_CLOSED_DATES", "2026-10-01, 2026-10-02")
+    monkeypatch.setenv("CXBOT_SLA_HIGH", "2h")
+    monkeypatch.setenv("CXBOT_ALERT_WORDS", "投诉, chargeback ,")
+    monkeypatch.setenv("CXBOT_HANDOFF_UNATTENDED", "30m")
+    policy = HandoffPolicy.from_settings(settings())
+    assert policy.sla["high"] == timedelta(hours=2)
+    assert policy.sla["urgent"] == timedelta(minutes=15)
+    assert policy.hours.zone.key == "Asia/Shanghai"
+    assert policy.hours.closed_dates == {date(2026, 10, 1), date(2026, 10, 2)}
+    assert policy.alerts.words == ("投诉", "chargeback")
+    assert policy.unattended == timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"service_hours": "weekdays 9 to 6"}, "cannot read service hours"),
+        ({"service_timezone": "Beijing"}, "unknown time zone 'Beijing'"),
+        ({"service_closed_dates": "2026-13-01"}, "write dates as YYYY-MM-DD"),
+        ({"sla_high": "an hour"}, "is not a duration"),
+        ({"handoff_unattended": "0m"}, "must be more than 0"),
+        ({"alert_priority": "asap"}, "alert_priority"),
+    ],
+)
+def test_unreadable_closed_loop_settings_say_what_is_wrong(
+    values: dict[str, str], says: str
+) -> None:
+    with pytest.raises(ValueError, match=says):
+        settings(**values)
