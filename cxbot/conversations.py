@@ -379,8 +379,9 @@ class ConversationService:
             return None  # an API start never interrupts an interview under way
         if incoming.flow_id is not None:
             return self.registry.current(incoming.flow_id)
-        if incoming.command == "start" and running is not None:
-            return self.registry.current(running.conversation.flow_id)  # /start: from the top
+        same = self.registry.current(running.conversation.flow_id) if running else None
+        if incoming.command == "start" and same is not None:
+            return same  # /start: from the top
         if incoming.command == "start":
             flows = self.registry.all()
             return self.registry.current("nps") or (flows[0] if flows else None)

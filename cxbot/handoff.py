@@ -208,7 +208,9 @@ async def _tell_one(
     if not await handoffs.mark_told(session=session, escalation_id=case_id, now=now):
         return 0
     loaded = await service.pinned_flow(session, conversation)
-    notice = handoff_texts.unattended(loaded.flow, conversation.language, conversation.channel)
+    others = sorted(service.registry.all(), key=lambda f: f.flow.id != "nps")  # nps first
+    flows = [loaded.flow, *(f.flow for f in others)]
+    notice = handoff_texts.unattended(flows, conversation.language, conversation.channel)
     row = queries.add_message(
         session=session,
         customer_id=conversation.customer_id,

@@ -4,6 +4,7 @@ notice when nobody has picked the case up."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from cxbot.service_hours import DAYS, ServiceHours
@@ -73,10 +74,11 @@ def wait(hours: ServiceHours, language: str, *, now: datetime, due: datetime) ->
     )
 
 
-def unattended(flow: Flow, language: str, channel: str) -> Outbound:
-    """The notice that nobody has picked the case up yet, naming how to start again."""
+def unattended(flows: Sequence[Flow], language: str, channel: str) -> Outbound:
+    """The notice that nobody has picked the case up yet, naming how to start again: `/start`
+    on Telegram, else the first flow's first start keyword in the customer's language."""
     language = _language(language)
-    keywords = list(flow.start.keywords)
+    keywords = [k for flow in flows for k in flow.start.keywords]
     preferred = [k for k in keywords if (languages.detect(k) == "zh") == (language == "zh")]
     keyword = "/start" if channel == "telegram" else (preferred or keywords or ["/start"])[0]
     return Outbound(text("unattended", language, keyword=keyword))

@@ -394,3 +394,32 @@ async def test_words_that_do_not_ask_for_a_person_still_get_the_welcome(
         reply = await customer.says(text)
         assert texts(reply)[0].startswith(("Hi! Reply", "您好！回复")), text
     assert await rows(sessions, Escalation) == []
+
+
+async def test_after_the_notice_a_direct_handoff_may_start_a_survey(
+    service: ConversationService, sessions: Sessions, clock: Clock
+) -> None:
+    hal = Customer(service, "hal")
+    await hal.says("talk to a human")
+    clock.advance(hours=2)
+    assert await tell_unattended(service) == 1
+    notice = (await rows(sessions, Message, Message.author == "bot"))[-1]
+    assert notice.text.endswith("You can also reply “feedback” to start again.")
+    reply = await hal.says("/start", kind="command", command="start")
+    assert "How likely are you to recommend us" in texts(reply)[0]
+
+
+async def test_after_the_notice_an_integrators_new_survey_may_start(
+    customer: Customer, service: ConversationService, sessions: Sessions, clock: Clock
+) -> None:
+    await customer.starts("nps", "en")
+    await customer.says("human")
+    refused = await customer.says(kind="trigger", flow_id="csat")
+    assert refused.refused == "busy"  # an agent has the customer, nobody told them otherwise
+    clock.advance(hours=2)
+    await tell_unattended(service)
+    started = await customer.says(kind="trigger", flow_id="csat")
+    assert started.refused is None
+    assert [c.flow_id for c in await rows(sessions, Conversation)] == ["nps", "csat"]
+    (case,) = await rows(sessions, Escalation)
+    assert case.status == "open"
