@@ -31,10 +31,11 @@ from cxbot import api, api_docs, channels
 from cxbot.closing import expire_idle
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
-from cxbot.handoff import HandoffPolicy, tell_unattended
+from cxbot.handoff import HandoffPolicy
 from cxbot.headers import SecurityHeaders
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
+from cxbot.unattended import tell_unattended
 from flows.registry import FlowRegistry
 from storage import server_secrets
 from storage.database import Sessions, create_engine, create_sessions, transaction

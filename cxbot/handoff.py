@@ -13,12 +13,11 @@ picks up.
   (`waiting`) sends it back to its agent (`assigned`).
 - A case without an agent reply by `unattended_at` (never before its deadline): the
   customer is told so once, politely, and may start over (`/start`, a start keyword, a new
-  survey); the case stays open, and overdue, for the team.
+  survey); the case stays open, and overdue, for the team (`cxbot/unattended.py`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,14 +31,11 @@ from cxbot.service_hours import ServiceHours
 from flows.events import EscalationRequested, Event, InterviewHandedOff
 from flows.matching import DEFAULT_ALERT_WORDS, AlertWords
 from flows.state import Outbound
-from storage import handoffs, queries
+from storage import handoffs
 from storage.models import Conversation, Escalation
 
 if TYPE_CHECKING:
-    from cxbot.conversations import ConversationService
     from cxbot.settings import Settings
-
-log = logging.getLogger(__name__)
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 """From the least to the most pressing."""
@@ -166,67 +162,3 @@ async def customer_wrote(
         await handoffs.customer_wrote(session=session, conversation_id=conversation_id)
     case = await handoffs.open_case(session=session, conversation_id=conversation_id)
     return case is not None and case.unattended_told_at is not None
-
-
-async def tell_unattended(service: ConversationService, *, batch: int = 100) -> int:
-    """Tell each customer whose case nobody answered in time, once; how many were told.
-
-    The notice is stored as a queued message in the same transaction that marks the case,
-    under the customer's lock: two processes sweeping at once tell the customer once, and
-    the delivery path's sweeper sends it (in order behind anything else to them).
-    """
-    now = service.clock()
-    told = 0
-    async with service.sessions() as session:
-        cases = await handoffs.unattended(session=session, now=now, limit=batch)
-    for case in cases:
-        assert case.id is not None
-        async with service.writer.transaction() as session:
-            told += await _tell_one(session, service, case.id, case.conversation_id, now)
-    return told
-
-
-async def _tell_one(
-    session: AsyncSession,
-    service: ConversationService,
-    case_id: int,
-    conversation_id: int,
-    now: datetime,
-) -> int:
-    conversation = await queries.lock_conversation_owner(
-        session=session, conversation_id=conversation_id
-    )
-    if conversation is None or conversation.status != "handed_off":
-        return 0  # the customer started over meanwhile
-    case = await session.get(Escalation, case_id, populate_existing=True)
-    if case is None or case.status not in handoffs.UNANSWERED or case.unattended_told_at:
-        return 0
-    if await handoffs.agent_replied(
-        session=session, conversation_id=conversation_id, since=case.created_at
-    ):
-        return 0  # answered after all (the status lagged behind): nothing to admit
-    if not await handoffs.mark_told(session=session, escalation_id=case_id, now=now):
-        return 0
-    loaded = await service.pinned_flow(session, conversation)
-    others = sorted(service.registry.all(), key=lambda f: f.flow.id != "nps")  # nps first
-    flows = [loaded.flow, *(f.flow for f in others)]
-    notice = handoff_texts.unattended(flows, conversation.language, conversation.channel)
-    row = queries.add_message(
-        session=session,
-        customer_id=conversation.customer_id,
-        conversation_id=conversation_id,
-        channel=conversation.channel,
-        direction="out",
-        author="bot",
-        text=notice.text,
-        delivery_state="pending",
-    )
-    row.created_at = now
-    queries.append_events(
-        session=session,
-        conversation_id=conversation_id,
-        events=[("handoff-unattended", {"escalation_id": case_id})],
-        at=now,
-    )
-    log.info("case %d: customer told nobody has picked it up yet", case_id)
-    return 1

@@ -130,7 +130,9 @@ async def test_detractor_reaches_an_escalation(
     await alice.taps("3")
     assert alice.last() == "Sorry we let you down. What went wrong?"
     await alice.says("Two weeks late and nobody answered my emails")
-    assert alice.last().startswith("Thank you for telling us. A member of our team")
+    handoff, wait = fake.texts(alice.chat_id)[-2:]
+    assert handoff.startswith("Thank you for telling us. A member of our team")
+    assert wait == "Our team is in now: expect a reply here within 1 hour."  # 24/7, high
     assert rows(db_path, "SELECT reason, priority, status FROM escalation") == [
         ("detractor", "high", "open")
     ]
@@ -178,7 +180,8 @@ async def test_csat_low_score_with_choices_escalates(
     await alice.says("2")  # typing the number of a choice works too
     assert alice.last().startswith("Could you tell us a bit more?")
     await alice.says("The box was crushed")
-    assert alice.last().startswith("We're very sorry.")
+    assert fake.texts(alice.chat_id)[-2].startswith("We're very sorry.")
+    assert alice.last() == "Our team is in now: expect a reply here within 4 hours."
     assert rows(db_path, "SELECT variable, score, text FROM answer ORDER BY id") == [
         ("satisfaction", 2, None),
         ("problem", None, "damaged"),
@@ -189,14 +192,15 @@ async def test_csat_low_score_with_choices_escalates(
 
 
 async def test_stop_and_human_commands(
-    alice: TelegramCustomer, wei: TelegramCustomer, db_path: Path
+    alice: TelegramCustomer, wei: TelegramCustomer, fake: FakeTelegram, db_path: Path
 ) -> None:
     await alice.says("/start")
     await alice.says("/stop")
     assert alice.last() == "OK, this survey has ended. Thank you for your time!"
     await wei.says("/start")
     await wei.says("/human@cxbot_test_bot")
-    assert wei.last().startswith("好的，正在为您转接人工客服")
+    assert fake.texts(wei.chat_id)[-2].startswith("好的，正在为您转接人工客服")
+    assert wei.last() == "客服同事正在值班，预计 1 小时内在这里回复您。"
     assert rows(db_path, "SELECT status FROM conversation ORDER BY id") == [
         ("abandoned",),
         ("handed_off",),
@@ -419,8 +423,8 @@ async def test_messages_to_one_chat_are_paced(
     interval = served[0].state.telegram.pacer.interval
     await alice.says("/start")
     await alice.taps("4")
-    await alice.says("slow")
+    await alice.says("slow")  # the handoff text and the wait message: two sends
     times = [c.at for c in fake.sent(alice.chat_id)]
-    assert len(times) == 3
+    assert len(times) == 4
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= interval * 0.75, gaps  # spaced (arrival jitter aside), never a burst

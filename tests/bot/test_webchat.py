@@ -161,7 +161,10 @@ async def test_chinese_interview_by_buttons(client: httpx.AsyncClient, db_path: 
     assert bot_texts(low) == ["很抱歉让您失望了。最让您不满意的是什么？"]
     assert low["events"] == ["answer-recorded", "metric-recorded", "escalation-requested"]
     reason = await post(client, {"text": "  快递太慢了  ", "lang": "zh"})
-    assert bot_texts(reason) == ["谢谢您告诉我们。客服同事会尽快在这里联系您，把问题解决好。"]
+    assert bot_texts(reason) == [
+        "谢谢您告诉我们。客服同事会尽快在这里联系您，把问题解决好。",
+        "客服同事正在值班，预计 1 小时内在这里回复您。",
+    ]
     assert "interview-handed-off" in reason["events"]
 
     assert query(
@@ -178,7 +181,7 @@ async def test_chinese_interview_by_buttons(client: httpx.AsyncClient, db_path: 
         ("in", "快递太慢了"),
     ]
     states = query(db_path, "SELECT direction, delivery_state FROM message ORDER BY id")
-    assert states == [("in", "received"), ("out", "sent")] * 3
+    assert states == [("in", "received"), ("out", "sent")] * 3 + [("out", "sent")]  # the wait
     tapped = query(db_path, "SELECT payload FROM message WHERE id = 3")
     assert '"ask_score:2"' in tapped[0][0]
 
@@ -590,7 +593,7 @@ async def test_restart_starts_a_handed_off_conversation_again(
     # another flow's page sees the handed-off conversation, not its own
     ces = (await client.get("/chat/ces/messages")).json()
     assert (ces["open"], ces["status"], ces["flow_status"]) == (False, "handed_off", None)
-    assert len(ces["messages"]) == 5  # the history to show under a note
+    assert len(ces["messages"]) == 6  # the history to show under a note (with the wait)
     again = await post(client, {"start": True, "restart": True, "lang": "zh"})
     assert again["events"] == ["interview-abandoned", "interview-started"]
     assert bot_texts(again)[0].startswith(ASK_SCORE_ZH)

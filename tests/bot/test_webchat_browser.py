@@ -97,6 +97,7 @@ async def test_chinese_interview_tap_a_score_and_type_a_reason(
         ("bot", "很抱歉让您失望了。最让您不满意的是什么？"),
         ("customer", "配送太慢了 <b>x</b>"),
         ("bot", "谢谢您告诉我们。客服同事会尽快在这里联系您，把问题解决好。"),
+        ("bot", "客服同事正在值班，预计 1 小时内在这里回复您。"),
     ]
     assert await log.locator("b").count() == 0  # the customer's markup is text, not HTML
     assert await page.locator("#input").input_value() == ""
@@ -109,7 +110,9 @@ async def test_chinese_interview_tap_a_score_and_type_a_reason(
         ("reason", None, "配送太慢了 <b>x</b>", "zh", "web"),
     ]
     transcript = query(db_path, "SELECT direction, author, text FROM message ORDER BY id")
-    assert [(d, a) for d, a, _ in transcript] == [("in", "customer"), ("out", "bot")] * 3
+    assert [(d, a) for d, a, _ in transcript] == [("in", "customer"), ("out", "bot")] * 3 + [
+        ("out", "bot")  # the wait message after the handoff text
+    ]
     assert transcript[4][2] == "配送太慢了 <b>x</b>"
     assert query(db_path, "SELECT reason, priority, status FROM escalation") == [
         ("detractor", "high", "open")
@@ -249,7 +252,7 @@ async def test_after_a_handoff_the_visitor_keeps_talking_and_can_restart(
         "客服同事正在跟进您的对话，会在这里回复您。"
     )
     authors = [author for author, _ in await bubbles(page)]
-    assert authors == ["bot", "customer"] * 3 + ["system"]
+    assert authors == ["bot", "customer"] * 2 + ["bot", "bot", "customer", "system"]
     await expect(page.locator("#input")).to_be_enabled()
     await page.wait_for_timeout(300)
     assert query(db_path, "SELECT flow_id, status FROM conversation") == [("nps", "handed_off")]

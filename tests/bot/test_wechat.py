@@ -96,7 +96,8 @@ async def test_a_full_nps_interview_in_safe_mode_escalates_a_detractor(rig: Rig)
     assert await customer.says("评价") == NPS_QUESTION
     assert await customer.says("3分") == "很抱歉让您失望了。最让您不满意的是什么？"
     assert await customer.says("快递太慢了") == (
-        "谢谢您告诉我们。客服同事会尽快在这里联系您，把问题解决好。"
+        "谢谢您告诉我们。客服同事会尽快在这里联系您，把问题解决好。\n\n"
+        "客服同事正在值班，预计 1 小时内在这里回复您。"
     )
     assert await customer.says("还在吗？") is None  # handed off: the engine is quiet
     assert_transcript(rig, customer)
@@ -130,7 +131,10 @@ async def test_a_full_ces_interview_in_safe_mode(rig: Rig) -> None:
     assert await customer.says("希望能在线改地址") == (
         "您的问题现在解决了吗？\n请回复选项前的数字：\n1. 已解决\n2. 部分解决\n3. 没有"
     )
-    assert await customer.says("3") == "明白了，我们会请客服同事继续跟进，稍后在这里回复您。"
+    assert await customer.says("3") == (
+        "明白了，我们会请客服同事继续跟进，稍后在这里回复您。\n\n"
+        "客服同事正在值班，预计 4 小时内在这里回复您。"  # an unresolved case: normal
+    )
     assert_transcript(rig, customer)
     assert rig.rows("SELECT variable, score, text FROM answer ORDER BY id") == [
         ("effort", 5, None),
@@ -150,7 +154,8 @@ async def test_a_scripted_customer_completes_csat_from_a_qr_code(rig: Rig) -> No
     assert "1. 送达太慢" in second
     assert await customer.says("1") == "能再具体说说吗？我们会认真改进。\n（回复“跳过”可跳过）"
     assert await customer.says("等了一周才到") == (
-        "非常抱歉给您带来不便。客服同事会尽快在这里联系您处理。"
+        "非常抱歉给您带来不便。客服同事会尽快在这里联系您处理。\n\n"
+        "客服同事正在值班，预计 4 小时内在这里回复您。"  # csat: a normal case
     )
     assert_transcript(rig, customer)
     assert rig.rows("SELECT flow_id, metric, score FROM answer WHERE score IS NOT NULL") == [

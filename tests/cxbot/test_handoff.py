@@ -15,8 +15,9 @@ from sqlmodel import col, select
 
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
-from cxbot.handoff import HandoffPolicy, tell_unattended
+from cxbot.handoff import HandoffPolicy
 from cxbot.service_hours import ServiceHours
+from cxbot.unattended import tell_unattended
 from flows.registry import FlowRegistry
 from storage.database import Sessions, create_engine, create_sessions
 from storage.models import Conversation, Escalation, Event, Message

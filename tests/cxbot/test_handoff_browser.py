@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from cxbot.handoff import tell_unattended
 from cxbot.runtime import Runtime
+from cxbot.unattended import tell_unattended
 from tests.bot.test_webchat_browser import browser, bubbles, type_answer
 from tests.conftest import Clock, LiveServer
 

@@ -14,9 +14,9 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
-from cxbot.handoff import tell_unattended
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
+from cxbot.unattended import tell_unattended
 from storage.models import Escalation
 from tests.bot.telegram_chat import (
     DATE,
