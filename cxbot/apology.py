@@ -27,8 +27,11 @@ async def apologize(
     lease: timedelta,
 ) -> Reply:
     """Store the message and an apology, escalate a running interview; return the reply."""
-    customer = await queries.get_or_create_customer(
-        session=session, channel=incoming.channel, external_id=incoming.customer_ref
+    customer = await queries.get_or_create_customer(  # locked, as handling a message does:
+        session=session,  # a case opened meanwhile by another process is seen, not doubled
+        channel=incoming.channel,
+        external_id=incoming.customer_ref,
+        lock=True,
     )
     assert customer.id is not None
     duplicate = await duplicate_reply(

@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     """How long a claim on an outbound message holds without renewal (a live sender renews
     it; a dead one's messages are sent by another process after this)."""
     idle_sweep_seconds: float = Field(default=60.0, gt=0, le=3600.0)
-    """How often each process closes interviews whose reply timeout passed."""
+    """How often each process closes interviews whose reply timeout passed (and tells
+    customers whose case nobody picked up in time)."""
     delivery_sweep_seconds: float = Field(default=2.0, gt=0, le=600.0)
     """How often each process looks for outbound messages that are due."""
     host: str = "127.0.0.1"
