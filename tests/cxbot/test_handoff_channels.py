@@ -1,11 +1,13 @@
-"""The customer's side of a handoff end to end: the web chat over HTTP and Telegram (the
-real python-telegram-bot client against the fake Bot API), on the real app and database,
-with the service hours of an office in Shanghai and an injected clock."""
+"""The customer's side of a handoff end to end: the web chat over HTTP, Telegram (the real
+python-telegram-bot client against the fake Bot API) and WeChat (signed, encrypted XML in;
+the customer-service API of a fake WeChat out), on the real app and database, with the
+service hours of an office in Shanghai and an injected clock."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,7 @@ from tests.bot.telegram_chat import (
     running_app,
     telegram_settings,
 )
+from tests.bot.wechat_chat import running as running_wechat
 from tests.conftest import Clock
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -178,3 +181,35 @@ async def test_telegram_detractor_then_alert_then_nobody_picks_up(
         assert alice.last().startswith("Hi! How likely are you to recommend us")
         (case,) = await cases(runtime)
         assert case.status == "open" and case.unattended_told_at is not None
+
+
+# --- WeChat -------------------------------------------------------------------------------
+
+
+async def test_wechat_alert_word_then_the_notice_through_the_customer_service_api(
+    db_path: Path, db_url: str
+) -> None:
+    async with running_wechat(db_path, db_url) as rig:
+        customer = rig.follower("o_handoff_alert")
+        assert (await customer.says("评价") or "").startswith("您好！您有多大可能")
+        handed = await customer.says("再不给我退款我就打12315")
+        assert handed == (
+            "您反映的情况需要专人处理，我正在为您转接客服同事，同事会在这里回复您。\n\n"
+            "客服同事正在值班，预计 15 分钟内在这里回复您。"
+        )
+        assert await customer.says("人呢？") is None  # silent: stored for the agent
+
+        runtime: Runtime = rig.app.state.runtime
+        later = Clock(datetime.now(UTC) + timedelta(hours=2))  # well inside WeChat's 48 h
+        runtime.service.clock = runtime.delivery.clock = later
+        assert await tell_unattended(runtime.service) == 1
+        assert await runtime.delivery.sweep() == 1
+        (notice,) = rig.api.sent
+        assert notice["touser"] == "o_handoff_alert"
+        assert notice["text"]["content"].startswith("很抱歉，我们的同事还没能回复您。")
+        assert "“评价”重新开始" in notice["text"]["content"]
+
+        again = await customer.says("评价")
+        assert (again or "").startswith("您好！您有多大可能")
+        (case,) = await cases(runtime)
+        assert (case.reason, case.status) == ("alert-word", "open")
