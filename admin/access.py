@@ -119,9 +119,7 @@ def page_role(role: Role) -> Callable[[Request], Awaitable[Principal]]:
 
 
 def _unauthorized(detail: str) -> HTTPException:
-    return HTTPException(
-        status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"}
-    )
+    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
 def api_role(role: Role) -> Callable[[Request], Awaitable[Principal]]:

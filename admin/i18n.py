@@ -221,15 +221,10 @@ def from_accept_language(header: str | None) -> Language | None:
     return min(choices)[2] if choices else None
 
 
-def pick_language(
-    query: str | None, cookie: str | None, accept_language: str | None
-) -> Language:
+def pick_language(query: str | None, cookie: str | None, accept_language: str | None) -> Language:
     """The page's language: the query parameter, the cookie, the browser, else Chinese."""
     return (
-        _supported(query)
-        or _supported(cookie)
-        or from_accept_language(accept_language)
-        or DEFAULT
+        _supported(query) or _supported(cookie) or from_accept_language(accept_language) or DEFAULT
     )
 
 

@@ -19,6 +19,8 @@ from storage import sqlite_driver
 from storage.nul import dumps_without_nul, replace_nul
 
 Sessions = async_sessionmaker[AsyncSession]
+READ_ONLY = "cxbot_read_only"
+"""Execution option of a transaction that only reads (see `reading`)."""
 
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
@@ -151,8 +153,10 @@ def create_engine(url: str | URL, *, timeout: float = TIMEOUT_SECONDS) -> AsyncE
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
         # BEGIN IMMEDIATE: a read-then-write transaction takes the write lock up front,
-        # so two processes handling one conversation queue instead of failing.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # so two processes handling one conversation queue instead of failing. A read-only
+        # transaction (`reading`) must not hold up the writers: a plain (deferred) BEGIN.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -185,3 +189,15 @@ async def transaction(sessions: Sessions) -> AsyncIterator[AsyncSession]:
     """A session in one transaction: committed on success, rolled back on error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def reading(sessions: Sessions) -> AsyncIterator[AsyncSession]:
+    """A session for reads only: on SQLite a deferred transaction (a snapshot that never takes
+    the write lock, so long aggregates do not hold up the bot), rolled back at the end."""
+    async with sessions() as session:
+        await session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            await session.rollback()

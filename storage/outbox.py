@@ -177,9 +177,7 @@ async def waiting(*, session: AsyncSession) -> list[tuple[str, int, datetime | N
     return [(channel, int(count), oldest) for channel, count, oldest in rows]
 
 
-async def recipients(
-    *, session: AsyncSession, customer_ids: Sequence[int]
-) -> dict[int, Customer]:
+async def recipients(*, session: AsyncSession, customer_ids: Sequence[int]) -> dict[int, Customer]:
     """The customers these messages go to, by id."""
     statement = select(Customer).where(col(Customer.id).in_(list(customer_ids)))
     return {c.id: c for c in (await session.exec(statement)).all() if c.id is not None}
