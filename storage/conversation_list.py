@@ -125,9 +125,8 @@ def band_of(metric: str | None, score: int | None, low: int | None, high: int | 
     return "low" if twice < low + high else "mid" if twice == low + high else "high"
 
 
-def _band_condition(band: Band) -> ColumnElement[bool]:
+def _band_condition(band: Band, a: Any) -> ColumnElement[bool]:
     level = NPS_BANDS.get(band, band)
-    a = ANSWER.c
     score, nps = a.score, a.metric == "nps"
     middle = a.scale_low + a.scale_high
     if level == "low":
@@ -143,7 +142,7 @@ def _band_condition(band: Band) -> ColumnElement[bool]:
 
 def filter_conditions(filters: ConversationFilters) -> list[ColumnElement[bool]]:
     """The WHERE conditions on `conversation` for everything but the search text."""
-    c, a = CONVERSATION.c, ANSWER.c
+    c, a = CONVERSATION.c, ANSWER.alias("scored").c  # an alias: the export reads `answer`
     found: list[ColumnElement[bool]] = []
     if filters.since is not None:
         found.append(c.started_at >= filters.since)
@@ -162,7 +161,7 @@ def filter_conditions(filters: ConversationFilters) -> list[ColumnElement[bool]]
         if filters.metric is not None:
             answer.append(a.metric == filters.metric)
         if filters.band is not None:
-            answer.append(_band_condition(filters.band))
+            answer.append(_band_condition(filters.band, a))
         found.append(exists().where(*answer))
     if filters.escalated is not None:
         raised = exists().where(ESCALATION.c.conversation_id == c.id)
