@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Query
 
-from storage.conversation_list import ConversationFilters, Cursor
+from storage.conversation_list import BANDS, ConversationFilters, Cursor
 
-Status = Literal["active", "completed", "abandoned", "handed_off"]
-BandName = Literal["detractor", "passive", "promoter", "low", "mid", "high"]
+STATUSES = ("active", "completed", "abandoned", "handed_off")
 MAX_LIMIT = 200
+_YES, _NO = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
 def _invalid(name: str, message: str) -> HTTPException:
@@ -68,16 +68,26 @@ def list_query(
     to: Annotated[str | None, Query(max_length=40)] = None,
     flow: Text64 = None,
     channel: Text64 = None,
-    status: Annotated[Status | None, Query()] = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
     language: Annotated[str | None, Query(max_length=16)] = None,
     metric: Annotated[str | None, Query(max_length=32)] = None,
-    band: Annotated[BandName | None, Query()] = None,
-    escalated: Annotated[bool | None, Query()] = None,
+    band: Annotated[str | None, Query(max_length=16)] = None,
+    escalated: Annotated[str | None, Query(max_length=8)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=24)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> ListQuery:
-    """The filters of a request (a FastAPI dependency); empty values mean no filter."""
+    """The filters of a request (a FastAPI dependency); empty values mean no filter (a
+    form's "any")."""
+    status = status or None
+    if status is not None and status not in STATUSES:
+        raise _invalid("status", f"one of {', '.join(STATUSES)}")
+    band = band or None
+    if band is not None and band not in BANDS:
+        raise _invalid("band", f"one of {', '.join(BANDS)}")
+    flag = (escalated or "").lower()
+    if flag and flag not in _YES + _NO:
+        raise _invalid("escalated", "true or false")
     given = {
         "from": from_,
         "to": to,
@@ -87,7 +97,7 @@ def list_query(
         "language": language,
         "metric": metric,
         "band": band,
-        "escalated": None if escalated is None else str(escalated).lower(),
+        "escalated": flag,
         "q": q,
     }
     raw = tuple((k, v) for k, v in given.items() if v is not None and v.strip())
@@ -104,7 +114,7 @@ def list_query(
         language=language or None,
         metric=metric or None,
         band=band,
-        escalated=escalated,
+        escalated=(flag in _YES) if flag else None,
         text=q if q and q.strip() else None,
     )
     return ListQuery(filters, parsed_cursor, limit, raw)
