@@ -79,6 +79,7 @@ TEXTS: dict[Language, dict[str, str]] = {
         "users.error.password": "密码至少需要 {min} 个字符。",
         "users.error.last_admin": "不能删除或降级最后一位管理员。",
         "users.error.missing": "该用户不存在。",
+        "users.error.role": "请选择查看者、客服或管理员。",
         "tokens.title": "API 令牌",
         "tokens.intro": "集成方在请求 /api/v1/… 时发送 Authorization: Bearer <令牌>。",
         "tokens.name": "名称",
@@ -155,6 +156,7 @@ TEXTS: dict[Language, dict[str, str]] = {
         "users.error.password": "A password needs at least {min} characters.",
         "users.error.last_admin": "The last admin cannot be removed or demoted.",
         "users.error.missing": "There is no such user.",
+        "users.error.role": "Pick viewer, agent or admin.",
         "tokens.title": "API tokens",
         "tokens.intro": "Integrations send Authorization: Bearer <token> with every "
         "/api/v1/… request.",

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from admin import i18n
-from admin.access import csrf_token
+from admin.access import csrf_token, session_of
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.globals["csrf_token"] = csrf_token
@@ -48,7 +48,7 @@ def page_context(request: Request) -> dict[str, Any]:
     language = language_of(request)
     t = i18n.translator(language)
     names = i18n.role_names(language)
-    return {
+    context: dict[str, Any] = {
         "lang": language,
         "t": t,
         "languages": i18n.LANGUAGE_NAMES,
@@ -57,6 +57,19 @@ def page_context(request: Request) -> dict[str, Any]:
         "role_name": lambda role: names.get(role, role),
         "static": STATIC_PATH,
     }
+    session = session_of(request)
+    shown = None if session is None else session.pop("flash", None)
+    if isinstance(shown, list) and len(shown) == 2 and isinstance(shown[1], dict):
+        fields = {k: names.get(v, v) if k == "role" else v for k, v in shown[1].items()}
+        context["notice"] = t(str(shown[0]), **fields)
+    return context
+
+
+def flash(request: Request, key: str, **fields: str) -> None:
+    """A notice for the next page this browser sees (after a form's 303), as a text key."""
+    session = session_of(request)
+    if session is not None:
+        session["flash"] = [key, fields]
 
 
 def remember_language(request: Request, response: Response) -> None:

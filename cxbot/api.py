@@ -1,16 +1,19 @@
 """The integrators' HTTP API: start an interview after an event (a ticket closed, an order
 delivered), in the customer's own channel.
 
-Mounted only when CXBOT_API_TOKEN is set; every call carries it as a bearer token.
+Always mounted. Every call carries `Authorization: Bearer <token>`: a stored token with
+the agent or admin role (`cxbot tokens create --role agent`), or CXBOT_API_TOKEN, which
+counts as an admin token. The guard (`admin.access.api_role("agent")`) comes from the app
+factory.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -40,22 +43,11 @@ class StartInterview(BaseModel):
     """Filled into `{customer_name}` in the flow's texts."""
 
 
-def router(runtime: Runtime) -> APIRouter:
-    """The API's routes, guarded by the token from the settings."""
+def router(runtime: Runtime, *, guard: Callable[..., Any]) -> APIRouter:
+    """The API's routes, each behind `guard` (who may start interviews)."""
     api = APIRouter(prefix="/api/v1", tags=["api"])
-    token = runtime.settings.api_token
-    assert token is not None
 
-    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not given or not hmac.compare_digest(given.encode(), token.get_secret_value().encode()):
-            raise HTTPException(
-                status_code=401,
-                detail="a valid API token is required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    @api.post("/interviews", status_code=202, dependencies=[Depends(require_token)])
+    @api.post("/interviews", status_code=202, dependencies=[Depends(guard)])
     async def start_interview(body: StartInterview) -> JSONResponse:
         """Start an interview and deliver its first question in the customer's channel."""
         _check_startable(runtime, body)

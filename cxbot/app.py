@@ -19,11 +19,14 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from admin import access
+from admin.auth import AdminAuth, AuthConfig
+from admin.install import install as install_admin
 from admin.rendering import STATIC as ADMIN_STATIC
 from admin.rendering import STATIC_PATH as ADMIN_STATIC_PATH
 from bot import webchat
 from bot.channel import Unavailable
-from cxbot import api_docs, channels
+from cxbot import api, api_docs, channels
 from cxbot.closing import expire_idle
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
@@ -226,12 +229,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     delivery = Delivery(writer=service.writer, clock=service.clock, lease=service.lease)
     runtime = Runtime(settings, engine, registry, service, delivery)
+    auth = AdminAuth(
+        sessions=sessions,
+        writer=service.writer,
+        config=AuthConfig(
+            session_lifetime=timedelta(hours=settings.admin_session_hours),
+            legacy_api_token=(
+                settings.api_token.get_secret_value() if settings.api_token is not None else None
+            ),
+            secure_cookies=settings.admin_secure_cookies,
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await anyio.to_thread.run_sync(upgrade, settings.database_url)
-        runtime.visitor_ids.use_key(await _secret_key(settings, sessions))
+        secret = await _secret_key(settings, sessions)
+        runtime.visitor_ids.use_key(secret)
+        auth.use_key(secret)
         for error in await registry.refresh_async():
             log.error("%s", error)
         stop_sweeping = asyncio.Event()
@@ -263,6 +279,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    install_admin(app, auth)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)
@@ -304,11 +321,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_docs.mount(app)
     chat = webchat.WebChat(runtime.service, registry, runtime.visitor_ids)
     app.include_router(webchat.router(chat))
-    if settings.api_token is not None:
-        from cxbot import api
-
-        app.include_router(api.router(runtime))
-    else:
-        log.info("integrator API not mounted: CXBOT_API_TOKEN is not set")
+    app.include_router(api.router(runtime, guard=access.api_role("agent")))
     channels.mount_all(app, runtime)
     return app

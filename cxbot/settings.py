@@ -55,11 +55,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     """Requests larger than this are refused with 413."""
     api_token: SecretStr | None = None
-    """The bearer token integrators send to /api/v1 (start an interview after an event);
-    without it the API is not mounted."""
+    """A bearer token accepted on every /api/v1 route as an admin token (kept for existing
+    integrations; stored tokens from `cxbot tokens create` replace it)."""
     secret_key: SecretStr | None = None
     """Signs the web chat's visitor cookies (at least 32 characters). Unset: a random key
     made once and stored in the database, shared by every app process."""
+    admin_session_hours: float = Field(default=12.0, gt=0, le=720)
+    """How long a sign-in to the admin pages lasts (then the person signs in again)."""
+    admin_secure_cookies: bool = False
+    """Mark the admin session cookie Secure on every response, not only on https requests
+    (for a TLS proxy that does not pass X-Forwarded-Proto)."""
     frame_ancestors: str = "*"
     """Who may show /chat/* pages in an iframe: a CSP `frame-ancestors` source list such as
     `'self' https://www.example.com`, or `'none'`. Other pages are never framed."""

@@ -9,7 +9,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Table, Text, UniqueConstraint, event, inspect
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    ForeignKey,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
@@ -144,6 +156,67 @@ class Escalation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
     outcome: str | None = Field(default=None, max_length=200)
+
+
+class AdminUser(SQLModel, table=True):
+    """A person who signs in to the admin pages, with a role (viewer < agent < admin)."""
+
+    __tablename__ = "admin_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    """What the person types to sign in (unique, compared as typed)."""
+    role: str = Field(max_length=16)
+    """viewer, agent or admin."""
+    password_hash: str = Field(max_length=255)
+    """An argon2id hash (argon2-cffi's PHC string); never the password."""
+    disabled: bool = False
+    """A disabled user cannot sign in and their sessions stop working."""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AdminSession(SQLModel, table=True):
+    """A signed-in browser: the cookie carries a random id, this row its SHA-256, so signing
+    out (deleting the row) really ends the session, whatever a copied cookie says."""
+
+    __tablename__ = "admin_session"
+    id: str = Field(primary_key=True, max_length=64)
+    """SHA-256 (hex) of the random session id in the cookie."""
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("admin_user.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for /api/v1 with a role; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    """SHA-256 (hex) of the whole token."""
+    prefix: str = Field(max_length=16)
+    """The token's first characters (`cxb_` + 8), to recognise it in lists."""
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str | None = Field(default=None, max_length=64)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class SignInAttempt(SQLModel, table=True):
+    """Sign-in attempts per `user:<name>` or `ip:<address>` in fixed time windows: the limit
+    is counted in the database, so it holds across processes and restarts."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (PrimaryKeyConstraint("subject", "window_start"),)
+    subject: str = Field(max_length=200)
+    window_start: datetime
+    count: int = 0
 
 
 class SearchTerm(SQLModel, table=True):

@@ -7,8 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from admin import tokens
 from cxbot.app import create_app
 from tests.bot.wechat_chat import running, wechat_settings
+from tests.conftest import START
 
 TOKEN = "integration-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -118,13 +120,31 @@ async def test_bad_calls_are_refused(
         assert rig.rows("SELECT count(*) FROM message") == [(0,)]
 
 
-async def test_without_a_token_setting_there_is_no_api(db_url: str) -> None:
+async def test_without_a_token_setting_stored_tokens_open_the_api_by_role(db_url: str) -> None:
     app = create_app(wechat_settings(db_url, None))
     async with app.router.lifespan_context(app):
+        made = {
+            role: await tokens.create(
+                app.state.admin_auth.writer, name=role, role=role, now=START, created_by=None
+            )
+            for role in ("viewer", "agent")
+        }
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            response = await client.post("/api/v1/interviews", headers=AUTH, json=start("o", "k"))
-    assert response.status_code == 404
+            old = await client.post("/api/v1/interviews", headers=AUTH, json=start("o", "k"))
+            viewer = await client.post(
+                "/api/v1/interviews",
+                headers={"Authorization": f"Bearer {made['viewer'].secret}"},
+                json=start("o", "k"),
+            )
+            agent = await client.post(
+                "/api/v1/interviews",
+                headers={"Authorization": f"Bearer {made['agent'].secret}"},
+                json=start("o", "k", flow_id="nope"),
+            )
+    assert old.status_code == 401 and old.headers["www-authenticate"] == "Bearer"
+    assert viewer.status_code == 403
+    assert agent.status_code == 404  # past the guard: the flow is what is missing
 
 
 async def test_a_ticket_closed_event_starts_ces_in_telegram_with_buttons(

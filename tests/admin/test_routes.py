@@ -1,0 +1,136 @@
+"""Every admin page and form checks the role: not signed in → 303 to the sign-in page with
+`next`, a role too low → a 403 page, CSRF missing or wrong → a 403 page and nothing changes."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi import FastAPI
+
+from tests.admin.conftest import Visitor, add_user
+
+ROLES = ("anonymous", "viewer", "agent", "admin")
+RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+PAGES = [("/admin", "viewer"), ("/admin/users", "admin"), ("/admin/tokens", "admin")]
+FORMS = [
+    ("/admin/users", {"name": "dee", "role": "viewer", "password": "a long enough one"}),
+    ("/admin/users/{victim}/role", {"role": "admin"}),
+    ("/admin/users/{victim}/password", {"password": "another long one"}),
+    ("/admin/users/{victim}/remove", {}),
+    ("/admin/tokens", {"name": "bi", "role": "admin"}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("path", "needed"), PAGES)
+async def test_every_page_checks_the_role(
+    signed_in: dict[str, Visitor], role: str, path: str, needed: str
+) -> None:
+    response = await signed_in[role].get(path, headers={"Accept-Language": "en"})
+    if role == "anonymous":
+        assert response.status_code == 303
+        location = urlsplit(response.headers["location"])
+        assert location.path == "/admin/login"
+        assert parse_qs(location.query)["next"] == [path]
+    elif RANK[role] < RANK[needed]:
+        assert response.status_code == 403
+        assert "Not allowed" in response.text and "it needs admin" in response.text
+    else:
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("path", "form"), FORMS, ids=[path for path, _ in FORMS])
+async def test_every_form_is_for_admins_only(
+    app: FastAPI, signed_in: dict[str, Visitor], role: str, path: str, form: dict[str, str]
+) -> None:
+    victim = await add_user(app, "victim", "viewer")
+    visitor = signed_in[role]
+    response = await visitor.post(path.format(victim=victim), form)
+    if role == "anonymous":
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/admin/login?next=")
+    elif role != "admin":
+        assert response.status_code == 403
+    else:
+        assert response.status_code in (200, 303), response.text
+    assert await changed(signed_in["admin"], path) == (role == "admin")
+
+
+async def changed(admin: Visitor, path: str) -> bool:
+    """Whether the form at `path` did what it does (as the admin sees it)."""
+    if path == "/admin/tokens":
+        return "data-token=" in (await admin.get("/admin/tokens")).text
+    listed = (await admin.get("/admin/users")).text
+    if path == "/admin/users":
+        return 'data-user="dee"' in listed
+    if path.endswith("/remove"):
+        return 'data-user="victim"' not in listed
+    if path.endswith("/role"):
+        row = listed.split('data-user="victim"')[1].split("</tr>")[0]
+        return 'value="admin" selected' in row
+    fresh = Visitor(admin.app)  # a reset password: signing in with it tells
+    try:
+        return (await fresh.sign_in("victim", "another long one")).status_code == 303
+    finally:
+        await fresh.close()
+
+
+@pytest.mark.parametrize(
+    "csrf",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param("forged", id="wrong"),
+        pytest.param("other-session", id="another-session"),
+    ],
+)
+async def test_a_form_without_the_session_s_csrf_token_is_refused(
+    app: FastAPI, signed_in: dict[str, Visitor], csrf: str | None
+) -> None:
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    form = {"name": "mallory", "role": "admin", "password": "a long enough one"}
+    if csrf == "other-session":
+        form["csrf_token"] = signed_in["viewer"].csrf
+    elif csrf is not None:
+        form["csrf_token"] = csrf
+    response = await admin.post("/admin/users", form, csrf=False)
+    assert response.status_code == 403
+    assert "表单已过期" in response.text or "Form expired" in response.text
+    assert "mallory" not in (await admin.get("/admin/users")).text
+
+
+async def test_the_csrf_token_may_come_in_a_header(signed_in: dict[str, Visitor]) -> None:
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    response = await admin.http.post(
+        "/admin/users",
+        data={"name": "dee", "role": "viewer", "password": "a long enough one"},
+        headers={"X-CSRF-Token": admin.csrf},
+    )
+    assert response.status_code == 303
+    assert 'data-user="dee"' in (await admin.get("/admin/users")).text
+
+
+async def test_sign_out_needs_the_csrf_token(signed_in: dict[str, Visitor]) -> None:
+    viewer = signed_in["viewer"]
+    refused = await viewer.post("/admin/logout", csrf=False)
+    assert refused.status_code == 403
+    assert (await viewer.get("/admin")).status_code == 200
+
+
+async def test_a_malformed_form_is_a_4xx(signed_in: dict[str, Visitor]) -> None:
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    for path, form in [
+        ("/admin/users/not-a-number/role", {"role": "admin"}),
+        ("/admin/users", {"name": "x" * 300, "role": "admin", "password": "p" * 20}),
+        ("/admin/users", {}),
+        ("/admin/users/1/role", {"role": "root"}),
+        ("/admin/tokens/99999/revoke", {}),
+        ("/admin/users/99999/remove", {}),
+    ]:
+        response = await admin.post(path, form)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
