@@ -10,6 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from admin import commands as admin_commands
 from cxbot.conversations import ConversationService
 from cxbot.settings import Settings
 from flows.loader import FlowLoadError, load_file
@@ -191,6 +192,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = settings.host if args.host is None else args.host
     port = settings.port if args.port is None else args.port  # 0: any free port
     print(f"cxbot serving on http://{host}:{port}/ (the web chat pages are listed there)")
+    admin_commands.hint_first_user(
+        settings.database_url, f"http://{host}:{port}", migrate=settings.auto_migrate
+    )
     with shared_by_workers(args.workers if settings.metrics else 1):
         uvicorn.run(
             "cxbot.app:create_app",
@@ -218,6 +222,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         if created
         else f"demo data already present in {where}"
     )
+    first_admin = admin_commands.ensure_demo_admin(settings.database_url)
+    if first_admin is not None:
+        name, password = first_admin
+        print(f"admin pages: sign in at /admin as {name} with password {password} (shown once)")
     os.environ["CXBOT_DATABASE_URL"] = settings.database_url  # for the app factory's workers
     return _serve(args, settings)
 
@@ -356,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     telegram_commands = telegram.add_subparsers(dest="telegram_command", required=True)
     telegram_commands.add_parser("set-webhook", help="register PUBLIC_URL/webhooks/telegram")
 
+    admin_commands.add_parsers(commands)
+
     commands.add_parser("schema", help="print the JSON Schema of flow files")
     diagram = commands.add_parser("diagram", help="print a Mermaid diagram of a flow")
     diagram.add_argument("flow", help="a flow id (nps, ces, csat) or a flow file")
@@ -365,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DATABASE_COMMANDS = ("chat", "serve", "demo", "db")
+DATABASE_COMMANDS = ("chat", "serve", "demo", "db", "users", "tokens")
 """Commands that use the database: it is checked before they start."""
 
 
@@ -413,6 +423,12 @@ def _run_with_database(args: argparse.Namespace, settings: Settings) -> int:
             return _serve(args, settings)
         if args.command == "demo":
             return _demo(args, settings)
+        if args.command in ("users", "tokens"):
+            if settings.auto_migrate:
+                from storage.migrations import upgrade
+
+                upgrade(settings.database_url)
+            return admin_commands.run(args, settings.database_url)
         return _db(settings)
     except DatabaseUnreachable as exc:
         print(f"cxbot: {exc}", file=sys.stderr)

@@ -261,7 +261,16 @@ def _slug(heading: str) -> str:
 
 @pytest.mark.parametrize(
     "name",
-    ["flows.md", "settings.md", "webchat.md", "cli.md", "architecture.md", "operations.md"],
+    [
+        "flows.md",
+        "settings.md",
+        "webchat.md",
+        "cli.md",
+        "architecture.md",
+        "operations.md",
+        "admin.md",
+        "api.md",
+    ],
 )
 def test_links_between_docs_resolve(name: str) -> None:
     for target, anchor in re.findall(r"\]\(([a-z]+\.md)?(?:#([^)]*))?\)", read(name)):

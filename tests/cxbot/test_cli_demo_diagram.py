@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from cxbot.cli import main
 from flows.diagram import mermaid
@@ -35,15 +37,23 @@ def test_demo_writes_its_own_file_and_says_which(tmp_path: Path) -> None:
     )
     try:
         assert demo.stdout is not None
-        lines = [demo.stdout.readline(), demo.stdout.readline()]
+        lines = [demo.stdout.readline() for _ in range(3)]
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(timeout=30)
     assert lines[0] == f"demo data: 150 sample interviews added to {tmp_path / 'cxbot-demo.db'}\n"
-    assert lines[1].startswith("cxbot serving on http://127.0.0.1:")
+    name, password = re.fullmatch(
+        r"admin pages: sign in at /admin as (\S+) with password (\S+) \(shown once\)\n", lines[1]
+    ).groups()  # type: ignore[union-attr]
+    assert lines[2].startswith("cxbot serving on http://127.0.0.1:")
     assert not (tmp_path / "cxbot.db").exists()  # where `serve` and `chat` keep real data
     with sqlite3.connect(tmp_path / "cxbot-demo.db") as db:
         assert db.execute("SELECT count(*) FROM conversation").fetchone() == (150,)
+        ((role, stored),) = db.execute(
+            "SELECT role, password_hash FROM admin_user WHERE name = ?", (name,)
+        ).fetchall()
+    assert role == "admin" and password not in stored
+    assert PasswordHasher().verify(stored, password)
 
 
 @pytest.fixture
