@@ -269,6 +269,7 @@ async def measure(url: str, conversations: int) -> None:
         ("search late (English)", "late"),
         ("search 发票 (rare)", "发票"),
         ("search 物流 late (mixed)", "物流 late"),
+        ("search 物流 crashing (rarely together)", "物流 crashing"),
         ("search 火星 (nobody)", "火星"),
     ):
         ms, (rows, _) = await timed(

@@ -35,7 +35,7 @@ Band = Literal["detractor", "passive", "promoter", "low", "mid", "high"]
 BANDS: tuple[Band, ...] = ("detractor", "passive", "promoter", "low", "mid", "high")
 NPS_BANDS = {"detractor": "low", "passive": "mid", "promoter": "high"}
 """The NPS names of the three bands; `low`/`mid`/`high` apply to every metric."""
-COUNT_CAP = 20_000
+COUNT_CAP = 1_000
 """Term frequencies are counted up to this (enough to pick the rarest term)."""
 _CURSOR = re.compile(r"^([ab])([1-9][0-9]{0,17})$")
 
