@@ -247,25 +247,24 @@ async def _listed(
         return ()
     a, m, e = ANSWER.c, MESSAGE.c, ESCALATION.c
     scores: dict[int, list[Answer]] = {}
-    answers = select(Answer).where(a.conversation_id.in_(ids), a.score.is_not(None))
-    for answer in await scalars_of(session, answers.order_by(a.id)):
-        scores.setdefault(answer.conversation_id, []).append(answer)
-    raised = select(e.conversation_id).where(e.conversation_id.in_(ids)).distinct()
-    escalated = set(await scalars_of(session, raised))
     written: dict[int, list[str]] = {}
-    if texts:
+    if texts:  # what the customer wrote, messages first (open answers repeat most of them)
         said = (
             select(m.conversation_id, m.text)
             .where(m.conversation_id.in_(ids), m.direction == "in", m.author == "customer")
             .order_by(m.id)
         )
-        answered = select(a.conversation_id, a.text).where(
-            a.conversation_id.in_(ids), a.text.is_not(None)
-        )
-        for statement in (said, answered):
-            for ref, body in await rows_of(session, statement):
-                if ref is not None and body and body not in written.get(ref, []):
-                    written.setdefault(ref, []).append(body)
+        for ref, body in await rows_of(session, said):
+            written.setdefault(ref, []).append(body)
+    for answer in await scalars_of(
+        session, select(Answer).where(a.conversation_id.in_(ids)).order_by(a.id)
+    ):
+        if answer.score is not None:
+            scores.setdefault(answer.conversation_id, []).append(answer)
+        elif texts and answer.text and answer.text not in written.get(answer.conversation_id, []):
+            written.setdefault(answer.conversation_id, []).append(answer.text)
+    raised = select(e.conversation_id).where(e.conversation_id.in_(ids)).distinct()
+    escalated = set(await scalars_of(session, raised))
     return tuple(
         ListedConversation(
             row,
