@@ -1,6 +1,7 @@
 """Search terms: how customer text and search queries are split for the transcript index.
 
-Text is normalized (NFKC, so full-width `ＡＢＣ１２３` reads as `abc123`, then case-folded) and
+Text is normalized (NFKC, so full-width `ＡＢＣ１２３` reads as `abc123`; case-folded;
+traditional Chinese converted to simplified with OpenCC, so 態度 and 态度 are one term) and
 split into runs:
 
 - a run of CJK characters (Chinese, Japanese kana, Korean hangul) gives every character and
@@ -18,6 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+
+import opencc
 
 CJK = (
     "\u3040-\u30ff"  # hiragana, katakana
@@ -34,9 +38,15 @@ MAX_QUERY_TERMS = 24
 """A query gives at most this many terms (the first ones); enough for a long sentence."""
 
 
+@cache
+def _simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
 def normalize(text: str) -> str:
-    """NFKC (full-width to half-width, compatibility forms) and case folding."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """NFKC (full-width to half-width, compatibility forms), case folding, and traditional
+    Chinese to simplified."""
+    return str(_simplified().convert(unicodedata.normalize("NFKC", text).casefold()))
 
 
 def runs(text: str) -> list[tuple[str, bool]]:

@@ -83,6 +83,15 @@ async def test_chinese_english_and_mixed_queries(sessions: Sessions) -> None:
     assert await found(sessions, "service", band="promoter") == [kind]
 
 
+async def test_traditional_and_simplified_chinese_find_each_other(sessions: Sessions) -> None:
+    taipei = await store(sessions, Interview(score=9, comment="客服態度很好，價格合理"))
+    beijing = await store(sessions, Interview(score=8, comment="客服态度一般，价格偏高"))
+    assert await found(sessions, "态度") == [beijing, taipei]
+    assert await found(sessions, "態度") == [beijing, taipei]
+    assert await found(sessions, "價格合理") == [taipei]
+    assert await found(sessions, "价格偏高") == [beijing]
+
+
 async def test_the_bots_own_words_are_not_searched(sessions: Sessions) -> None:
     await store(sessions, Interview(score=9, comment="还行"))
     assert await found(sessions, "推荐") == []  # only in the bot's question
