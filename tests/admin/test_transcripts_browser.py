@@ -115,6 +115,14 @@ async def test_an_agent_searches_opens_and_downloads(
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
     await search_open_and_download(page, served, tmp_path, f"{language}-{size}")
+    # the filters: NPS detractors only (scores 2 and 4), kept in the CSV link
+    await page.goto(f"{served}/admin/conversations")
+    await page.locator("details summary").click()
+    await page.locator("#band").select_option("detractor")
+    await page.locator("details button[type=submit]").click()
+    await expect(page.locator("table.conversations tbody tr")).to_have_count(2)
+    assert "band=detractor" in (await page.locator("#download-csv").get_attribute("href") or "")
+    await page.screenshot(path=shot_path(tmp_path, f"filters-{language}-{size}"), full_page=True)
     # the customer's <script> is text, never run
     await page.goto(f"{served}/admin/conversations?q=退款")
     await expect(page.locator("td.snippet")).to_contain_text("<script>alert(1)</script>")
