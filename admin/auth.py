@@ -94,7 +94,8 @@ class AdminAuth:
             found = await users.session_user(session=session, session_hash=key, now=now)
         if found is None:
             assert cookie is not None
-            cookie.pop("sid", None)  # ended, expired or the user is gone: forget it
+            cookie.pop("sid", None)  # ended elsewhere, expired or the user is gone
+            cookie["flash"] = ["login.expired", {}]
             return None
         row, user = found
         if now - row.last_seen_at >= TOUCH_EVERY:
@@ -154,6 +155,8 @@ class AdminAuth:
             return SignIn("failed")
         session_id = secrets.token_urlsafe(32)
         async with self.writer.transaction() as session:
+            await sign_in_attempts.purge(session=session, before=limit.counted_since(now))
+            await users.purge_sessions(session=session, now=now)
             await sign_in_attempts.forget(session=session, subject=subjects[0][0])
             await sign_in_attempts.uncount_attempt(
                 session=session, subject=subjects[1][0], window_start=window

@@ -39,7 +39,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add.add_argument("--role", choices=ROLES, required=True, help="what the user may do")
     user_commands.add_parser("list", help="list users and their roles")
     remove = user_commands.add_parser("remove", help="remove a user and end their sessions")
-    remove.add_argument("name")
+    remove.add_argument("name", help="the user to remove")
 
     token = commands.add_parser("tokens", help="API tokens: create, list, revoke")
     token_commands = token.add_subparsers(dest="tokens_command", required=True)
@@ -48,7 +48,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     create.add_argument("--name", default=None, help="a label to recognise it (default: ROLE)")
     token_commands.add_parser("list", help="list tokens (never their secret)")
     revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
-    revoke.add_argument("id", type=int)
+    revoke.add_argument("id", type=int, help="the token's id (see `cxbot tokens list`)")
 
 
 def read_password(stdin: TextIO = sys.stdin) -> str | None:

@@ -1,4 +1,4 @@
-"""Signing in and out, and the dashboard's place (`/admin`) until the dashboard replaces it."""
+"""Signing in and out (the dashboard at `/admin` is `admin.dashboard_page`)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def safe_next(target: str | None) -> str:
 
 def router(auth: AdminAuth) -> APIRouter:
     """`/admin/login`, `/admin/logout` and the `/admin` placeholder."""
-    pages = APIRouter()
+    pages = APIRouter(include_in_schema=False)  # HTML pages: not in /openapi.json
 
     @pages.get("/admin/login")
     async def login_form(request: Request, next: str | None = None) -> Response:
@@ -43,9 +43,10 @@ def router(auth: AdminAuth) -> APIRouter:
         target = safe_next(next)
         if await signed_in(request) is not None:
             return RedirectResponse(target, status_code=303)
-        t = i18n.translator(language_of(request))
-        notice = t("login.signed_out") if "bye" in request.query_params else None
-        return render(request, "login.html", {"next": target, "name": "", "notice": notice})
+        context = {"next": target, "name": ""}
+        if "bye" in request.query_params:
+            context["notice"] = i18n.translator(language_of(request))("login.signed_out")
+        return render(request, "login.html", context)
 
     @pages.post("/admin/login", dependencies=[Depends(require_csrf)])
     async def login(
@@ -89,10 +90,5 @@ def router(auth: AdminAuth) -> APIRouter:
         """End this session (its row is deleted: a copied cookie stops working too)."""
         await auth.sign_out(request)
         return RedirectResponse("/admin/login?bye=1", status_code=303)
-
-    @pages.get("/admin")
-    async def dashboard(request: Request, _viewer: Viewer) -> Response:
-        """The dashboard's place (the metrics pages fill it)."""
-        return render(request, "dashboard.html")
 
     return pages

@@ -20,7 +20,7 @@ Admin = Annotated[Principal, Depends(page_role("admin"))]
 
 def router(auth: AdminAuth) -> APIRouter:
     """The tokens page and its forms."""
-    pages = APIRouter()
+    pages = APIRouter(include_in_schema=False)  # HTML pages: not in /openapi.json
 
     async def page(request: Request, *, status_code: int = 200, **extra: Any) -> Response:
         async with auth.sessions() as session:

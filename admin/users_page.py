@@ -32,7 +32,7 @@ def name_problem(name: str) -> str | None:
 
 def router(auth: AdminAuth) -> APIRouter:
     """The users page and its forms."""
-    pages = APIRouter()
+    pages = APIRouter(include_in_schema=False)  # HTML pages: not in /openapi.json
 
     async def page(
         request: Request, *, status_code: int = 200, error: str | None = None, **form: str

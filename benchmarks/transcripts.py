@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 
 from admin.answers_csv import answers_csv
 from storage import search_index
-from storage.conversation_list import ConversationFilters, Cursor, list_conversations
+from storage.conversation_list import ConversationFilters, Cursor, list_conversations, rows_of
 from storage.database import Sessions, create_engine, create_sessions, reading, sync_url
 from storage.migrations import upgrade
 from storage.transcripts import load_transcript
@@ -228,6 +228,11 @@ async def page(sessions: Sessions, filters: ConversationFilters, cursor: Cursor 
         return len(found.items), found.next_cursor
 
 
+def first_page(sessions: Sessions, filters: ConversationFilters) -> Callable[[], Awaitable[Any]]:
+    """Page 1 with these filters, as something `timed` can call."""
+    return lambda: page(sessions, filters, None)
+
+
 async def page_1000(sessions: Sessions, filters: ConversationFilters) -> tuple[float, int]:
     """Follow 999 cursors, then time page 1000 (median ms) and its row count."""
     cursor: Cursor | None = None
@@ -256,13 +261,15 @@ async def measure(url: str, conversations: int) -> None:
     engine = create_engine(url, timeout=30)
     sessions = create_sessions(engine)
     async with reading(sessions) as session:
-        terms = (await session.exec(sa.text("SELECT count(*) FROM search_term"))).one()[0]
-        messages = (await session.exec(sa.text("SELECT count(*) FROM message"))).one()[0]
+        [(terms, messages)] = await rows_of(
+            session,
+            sa.text("SELECT (SELECT count(*) FROM search_term), (SELECT count(*) FROM message)"),
+        )
     print(
         f"  filled {messages:,} messages in {filled:.0f} s; index rebuilt "
         f"({terms:,} term rows) in {indexed:.0f} s"
     )
-    for label, query in (
+    for label, words in (
         ("search 物流 (common)", "物流"),
         ("search 物流太慢", "物流太慢"),
         ("search late (English)", "late"),
@@ -271,18 +278,16 @@ async def measure(url: str, conversations: int) -> None:
         ("search 物流 crashing (rarely together)", "物流 crashing"),
         ("search 火星 (nobody)", "火星"),
     ):
-        ms, (rows, _) = await timed(
-            lambda q=query: page(sessions, ConversationFilters(text=q), None)
-        )
+        ms, (rows, _) = await timed(first_page(sessions, ConversationFilters(text=words)))
         print(f"  {label:32} page 1: {ms:7.1f} ms ({rows} rows)")
-    for label, filters in (
+    for label, chosen in (
         ("list, no filter", ConversationFilters()),
         ("list, detractors", ConversationFilters(band="detractor")),
         ("list, escalated", ConversationFilters(escalated=True)),
         ("search 物流 + detractors", ConversationFilters(text="物流", band="detractor")),
     ):
-        ms, (rows, _) = await timed(lambda f=filters: page(sessions, f, None))
-        deep, deep_rows = await page_1000(sessions, filters)
+        ms, (rows, _) = await timed(first_page(sessions, chosen))
+        deep, deep_rows = await page_1000(sessions, chosen)
         print(f"  {label:32} page 1: {ms:7.1f} ms; page 1000: {deep:7.1f} ms ({deep_rows} rows)")
 
     async def one() -> Any:

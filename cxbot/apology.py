@@ -75,7 +75,7 @@ async def apologize(
                 created_at=at,
             )
         )
-    messages = await store_replies(
+    messages, held_since = await store_replies(
         session=session,
         customer_id=customer.id,
         conversation_id=conversation_id,
@@ -91,6 +91,6 @@ async def apologize(
         conversation_id=conversation_id,
         customer_id=customer.id,
         events=(event,),
-        held_since=now if incoming.replies == "send" else None,
+        held_since=held_since,
         recipient=recipient,
     )

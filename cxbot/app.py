@@ -19,7 +19,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from admin import access
+from admin import access, dashboard_page
+from admin import metrics as admin_metrics
 from admin.auth import AdminAuth, AuthConfig
 from admin.install import install as install_admin
 from admin.rendering import STATIC as ADMIN_STATIC
@@ -280,6 +281,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     install_admin(app, auth)
+    app.include_router(dashboard_page.page_router(sessions, viewer=access.page_role("viewer")))
+    app.include_router(admin_metrics.api_router(sessions, viewer=access.api_role("viewer")))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)

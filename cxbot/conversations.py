@@ -37,6 +37,7 @@ from storage import queries
 from storage.database import TIMEOUT_SECONDS, Sessions, transaction
 from storage.models import Conversation, Customer, Message
 from storage.outages import unavailable
+from storage.sqlite_driver import inline
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class _Turn:
     outcome: Outcome | None = None
     notes: list[Outbound] = field(default_factory=list)
     events: list[tuple[int | None, Event]] = field(default_factory=list)
+    held_since: datetime | None = None
+    """When this caller's claim on the replies runs from (None: inline, or queued)."""
 
 
 class ConversationService:
@@ -148,6 +151,10 @@ class ConversationService:
         )
 
     async def _process(self, incoming: Incoming) -> Reply:
+        with inline():  # short statements, this process's write turn: see sqlite_driver
+            return await self._process_inline(incoming)
+
+    async def _process_inline(self, incoming: Incoming) -> Reply:
         try:
             async with transaction(self.sessions) as session:
                 return await self._handle(session, incoming)
@@ -246,7 +253,7 @@ class ConversationService:
             customer_id=customer_id,
             events=tuple((e.name, e.data()) for _, e in turn.events),
             obsolete_keyboard=obsolete if messages else None,
-            held_since=now if incoming.replies == "send" and messages else None,
+            held_since=turn.held_since,
             recipient=_recipient(turn),
         )
 
@@ -297,7 +304,7 @@ class ConversationService:
             )
             turn.customer.language = outcome.state.language  # for the next welcome
         await session.flush()
-        messages = await store_replies(
+        messages, turn.held_since = await store_replies(
             session=session,
             customer_id=customer_id,
             conversation_id=conversation.id if conversation else None,
@@ -397,6 +404,7 @@ class ConversationService:
         session.add(conversation)
         await session.flush()
         turn.conversation, turn.outcome = conversation, outcome
+
 
 def _recipient(turn: _Turn) -> Recipient:
     """Where this turn's messages go."""

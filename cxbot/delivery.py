@@ -57,7 +57,6 @@ FINISHED_KEPT = 10_000
 """How many delivered replies' messages a process remembers (against delivering one twice)."""
 
 
-
 class _Hold:
     """The messages a sender holds and since when its claim runs."""
 
@@ -67,6 +66,9 @@ class _Hold:
         self.renewing = asyncio.Lock()
         """The heartbeat and a check before a send never renew at once (each renewal is
         conditional on the last one's time)."""
+        self.following: list[Message] = []
+        """Messages to the same customer queued behind these, claimed when these were done."""
+        self.following_since: datetime | None = None
 
     def ids(self) -> list[int]:
         return [message_id for message_id, _ in self.messages]
@@ -155,6 +157,7 @@ class Delivery:
             if conversation_id is None:
                 running = await queries.open_conversation(session=session, customer_id=customer.id)
                 conversation_id = running.id if running else None
+            queued = await outbox.unsent_to(session=session, customer_id=customer.id)
             row = queries.add_message(
                 session=session,
                 customer_id=customer.id,
@@ -163,12 +166,15 @@ class Delivery:
                 direction="out",
                 author=author,
                 text=text,
-                delivery_state="sending",
+                delivery_state="pending" if queued else "sending",
             )
-            row.created_at = row.claimed_at = now
-            row.attempts = 1
+            row.created_at = now
+            if not queued:
+                row.claimed_at, row.attempts = now, 1
             await session.flush()
             assert row.id is not None
+            if queued:  # sent right after the earlier messages, by whoever sends those
+                return Report(deferred=(row.id,), error="queued behind earlier messages")
             recipient = Recipient(channel, customer_ref, customer.last_inbound_at)
             hold = _Hold([(row.id, outbound_from_row(row))], now)
         return await self._deliver(recipient, hold)
@@ -245,9 +251,29 @@ class Delivery:
         return await self._deliver(recipient, _Hold(held, now))
 
     async def _deliver(self, recipient: Recipient, hold: _Hold) -> Report:
+        """Send what `hold` holds, then whatever was queued behind it for the customer."""
         report = await self._attempt(recipient, hold)
         if self.observer is not None:
             self.observer(recipient.channel, report)
+        queue, since = hold.following, hold.following_since
+        while queue and since is not None:
+            rows = _one_reply(queue)  # a reply's messages go together; others one by one
+            queue = queue[len(rows) :]
+            step = _Hold([(row.id or 0, outbound_from_row(row)) for row in rows], since)
+            more = await self._attempt(recipient, step)
+            if more.deferred and queue:  # the rest waits behind the deferred one
+                await self._defer([row.id or 0 for row in queue], "queued behind a retry", 0)
+                queue = []
+            if not queue:
+                queue, since = step.following, step.following_since
+            if self.observer is not None:
+                self.observer(recipient.channel, more)
+            report = Report(
+                report.sent + more.sent,
+                report.failed + more.failed,
+                report.deferred + more.deferred,
+                report.error or more.error,
+            )
         return report
 
     async def _attempt(self, recipient: Recipient, hold: _Hold) -> Report:
@@ -257,13 +283,13 @@ class Delivery:
             return await self._defer(ids, f"the {recipient.channel} channel is not mounted", 60)
         problem = sender.unreachable(recipient.address)
         if problem is not None:
-            return await self._fail(ids, problem)
+            return await self._fail(ids, problem, hold)
         async with self._heartbeat(hold):
             if sender.window is not None or sender.quota is not None:
                 refusal = await self._reserve(sender, recipient, ids)
                 if refusal is not None:
                     log.warning("send to %s refused: %s", pseudonym(recipient.address), refusal)
-                    return await self._fail(ids, f"refused: {refusal}")
+                    return await self._fail(ids, f"refused: {refusal}", hold)
             if sender.batch:
                 return await self._send_batch(sender, recipient, hold)
             return await self._send_each(sender, recipient, hold)
@@ -275,8 +301,8 @@ class Delivery:
         try:
             platform_id = await sender.send(recipient, hold.outbound())
         except Exception as exc:
-            return await self._failed_send(recipient, ids, exc)
-        await self._sent(ids, platform_id, sender.route)
+            return await self._failed_send(recipient, ids, exc, hold)
+        await self._sent(ids, platform_id, sender.route, hold)
         return Report(sent=tuple(ids))
 
     async def _send_each(self, sender: Sender, recipient: Recipient, hold: _Hold) -> Report:
@@ -288,9 +314,10 @@ class Delivery:
                 platform_id = await sender.send(recipient, [message])
             except Exception as exc:
                 rest = hold.ids()[hold.ids().index(message_id) :]
-                report = await self._failed_send(recipient, rest, exc)
+                report = await self._failed_send(recipient, rest, exc, hold)
                 return Report(tuple(sent), report.failed, report.deferred, report.error)
-            await self._sent([message_id], platform_id, sender.route)
+            last = message_id == hold.ids()[-1]
+            await self._sent([message_id], platform_id, sender.route, hold if last else None)
             hold.drop(message_id)
             sent.append(message_id)
         return Report(sent=tuple(sent))
@@ -313,14 +340,16 @@ class Delivery:
             log.warning("%d messages were taken over by another sender", len(lost))
         hold.keep(kept, now)
 
-    async def _failed_send(self, recipient: Recipient, ids: list[int], exc: Exception) -> Report:
+    async def _failed_send(
+        self, recipient: Recipient, ids: list[int], exc: Exception, hold: _Hold
+    ) -> Report:
         """Record why a send failed: the first message gets the error, later ones wait or
         fail with it (a reply's messages go out in order or not at all)."""
         error = str(exc)[:300]
         who = pseudonym(recipient.address)
         if isinstance(exc, Undeliverable):
             log.warning("%s message to %s not delivered: %s", recipient.channel, who, error)
-            return await self._fail(ids, error)
+            return await self._fail(ids, error, hold)
         seconds = exc.seconds if isinstance(exc, RetryLater) else 30.0
         if not isinstance(exc, DeliveryError):
             # the message may hold secrets or personal data: the type goes to the log
@@ -378,19 +407,32 @@ class Delivery:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def _sent(self, ids: Sequence[int], platform_id: str | None, via: str) -> None:
+    async def _sent(
+        self, ids: Sequence[int], platform_id: str | None, via: str, hold: _Hold | None
+    ) -> None:
+        """Mark sent; when `hold` is done with this, claim what is queued behind it."""
+        now = self.clock()
         async with self.writer.transaction() as session:
             await outbox.mark_sent(
-                session=session,
-                message_ids=ids,
-                at=self.clock(),
-                platform_message_id=platform_id,
-                via=via,
+                session=session, message_ids=ids, at=now, platform_message_id=platform_id, via=via
             )
+            if hold is not None:
+                hold.following = await outbox.next_in_line(
+                    session=session, after=max(ids), now=now, lease=self.lease
+                )
+                hold.following_since = now
 
-    async def _fail(self, ids: Sequence[int], error: str) -> Report:
+    async def _fail(self, ids: Sequence[int], error: str, hold: _Hold | None = None) -> Report:
+        """Mark failed (a failed message holds nothing up: with `hold`, what is queued
+        behind it is claimed to go next)."""
+        now = self.clock()
         async with self.writer.transaction() as session:
             await outbox.mark_failed(session=session, message_ids=ids, error=error)
+            if hold is not None and ids:
+                hold.following = await outbox.next_in_line(
+                    session=session, after=max(ids), now=now, lease=self.lease
+                )
+                hold.following_since = now
         return Report(failed=tuple(ids), error=error)
 
     async def _defer(self, ids: Sequence[int], error: str, seconds: float) -> Report:
@@ -402,6 +444,17 @@ class Delivery:
                 error=error,
             )
         return Report(deferred=tuple(ids), error=error)
+
+
+def _one_reply(rows: Sequence[Message]) -> list[Message]:
+    """The first message and those of the same reply right after it."""
+    first = rows[0]
+    group = [first]
+    for row in rows[1:]:
+        if first.reply_to_id is None or row.reply_to_id != first.reply_to_id:
+            break
+        group.append(row)
+    return group
 
 
 def _by_customer(rows: Sequence[Message]) -> dict[int, list[Message]]:

@@ -49,9 +49,12 @@ def record_outcome(
                     channel=conversation.channel,
                     language=outcome.state.language,
                     touchpoint=conversation.touchpoint,
+                    journey_stage=conversation.journey_stage,
                     created_at=at,
                 )
             )
+            if conversation.answered_at is None:
+                conversation.answered_at = at
         elif isinstance(event, EscalationRequested):
             session.add(
                 Escalation(

@@ -138,10 +138,15 @@ async def store_replies(
     reply_to_id: int | None,
     messages: Sequence[Outbound],
     now: datetime,
-) -> tuple[tuple[int, Outbound], ...]:
+) -> tuple[tuple[tuple[int, Outbound], ...], datetime | None]:
     """The bot's messages as transcript rows, which double as the outbox: claimed for this
-    process (`replies="send"`), or already delivered in the caller's response (`inline`)."""
+    process (`replies="send"`) — or queued behind the customer's earlier messages still
+    unsent, which the process sending those delivers next — or already delivered in the
+    caller's response (`inline`); with the time this caller's claim runs from, if it holds
+    them."""
     inline = incoming.replies == "inline"
+    queued = bool(messages) and not inline
+    queued = queued and await outbox.unsent_to(session=session, customer_id=customer_id)
     rows = []
     for message in messages:
         row = queries.add_message(
@@ -154,14 +159,15 @@ async def store_replies(
             text=message.text,
             payload={**outbound_payload(message), **({"via": "inline"} if inline else {})},
             reply_to_id=reply_to_id,
-            delivery_state="sent" if inline else "sending",
+            delivery_state="sent" if inline else "pending" if queued else "sending",
         )
         row.created_at = now
         if inline:
             row.sent_at = now
-        else:
+        elif not queued:
             row.claimed_at = now
             row.attempts = 1
         rows.append(row)
     await session.flush()
-    return tuple((row.id or 0, outbound_from_row(row)) for row in rows)
+    held = now if rows and not inline and not queued else None
+    return tuple((row.id or 0, outbound_from_row(row)) for row in rows), held

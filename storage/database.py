@@ -193,10 +193,15 @@ async def transaction(sessions: Sessions) -> AsyncIterator[AsyncSession]:
 
 @asynccontextmanager
 async def reading(sessions: Sessions) -> AsyncIterator[AsyncSession]:
-    """A session for reads only: on SQLite a deferred transaction (a snapshot that never takes
-    the write lock, so long aggregates do not hold up the bot), rolled back at the end."""
+    """A session for reads only, its statements one snapshot: on SQLite a deferred
+    transaction (never takes the write lock, so aggregates do not hold up the bot), on
+    PostgreSQL a read-only REPEATABLE READ one; rolled back at the end."""
     async with sessions() as session:
-        await session.connection(execution_options={READ_ONLY: True})
+        options: dict[str, Any] = {READ_ONLY: True}
+        bind = sessions.kw.get("bind")
+        if bind is not None and bind.dialect.name == "postgresql":
+            options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        await session.connection(execution_options=options)
         try:
             yield session
         finally:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Connection,
     ForeignKey,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     Table,
@@ -74,6 +75,8 @@ class Conversation(SQLModel, table=True):
     ended_at: datetime | None = None
     expires_at: datetime | None = Field(default=None, index=True)
     """While active: when the flow's reply timeout passes (the idle sweep's index)."""
+    answered_at: datetime | None = None
+    """When the first answer was recorded (the dashboard's "responded"), set by the writer."""
 
 
 class Message(SQLModel, table=True):
@@ -130,6 +133,8 @@ class Answer(SQLModel, table=True):
     language: str = Field(max_length=16)
     touchpoint: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    journey_stage: str = Field(default="", max_length=32)
+    """The conversation's journey stage, copied so the dashboard filters without a join."""
 
 
 class Event(SQLModel, table=True):
@@ -156,6 +161,56 @@ class Escalation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
     outcome: str | None = Field(default=None, max_length=200)
+
+
+class AnswerTally(SQLModel, table=True):
+    """How many NPS / CES / CSAT answers gave each score, per UTC day and per everything the
+    dashboard filters on. Kept by database triggers on `answer` (migration 0009), so the
+    dashboard sums a few ten thousand rows instead of scanning every answer. On SQLite a
+    WITHOUT ROWID table, and each index is in the order of one query's GROUP BY, so no query
+    sorts (see docs/performance.md)."""
+
+    __tablename__ = "answer_tally"
+    __table_args__ = (
+        Index(
+            "ix_answer_tally_slices",
+            "flow_id", "touchpoint", "journey_stage", "channel", "language",
+            "metric", "scale_low", "scale_high", "score", "answers",
+        ),
+        Index("ix_answer_tally_scores", "metric", "scale_low", "scale_high", "score", "answers"),
+        {"sqlite_with_rowid": False},
+    )
+    day: str = Field(primary_key=True, max_length=10)
+    """The answer's UTC date, 'YYYY-MM-DD'."""
+    metric: str = Field(primary_key=True, max_length=32)
+    scale_low: int = Field(primary_key=True)
+    scale_high: int = Field(primary_key=True)
+    score: int = Field(primary_key=True)
+    flow_id: str = Field(primary_key=True, max_length=64)
+    touchpoint: str = Field(primary_key=True, max_length=64)
+    journey_stage: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=32)
+    language: str = Field(primary_key=True, max_length=16)
+    answers: int = 0
+
+
+class ConversationTally(SQLModel, table=True):
+    """How many interviews started per UTC day, per filter value, status and whether they
+    got an answer. Kept by database triggers on `conversation` (migration 0009)."""
+
+    __tablename__ = "conversation_tally"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    day: str = Field(primary_key=True, max_length=10)
+    """The interview's UTC start date, 'YYYY-MM-DD'."""
+    flow_id: str = Field(primary_key=True, max_length=64)
+    touchpoint: str = Field(primary_key=True, max_length=64)
+    journey_stage: str = Field(primary_key=True, max_length=32)
+    channel: str = Field(primary_key=True, max_length=32)
+    language: str = Field(primary_key=True, max_length=16)
+    status: str = Field(primary_key=True, max_length=16)
+    responded: bool = Field(primary_key=True)
+    """Whether the interview has a recorded answer (`conversation.answered_at` is set)."""
+    conversations: int = 0
 
 
 class AdminUser(SQLModel, table=True):

@@ -11,22 +11,91 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Customer, Message
 
 
-def _claimable(now: datetime, lease: timedelta) -> Any:
+def _claimable(now: datetime, lease: timedelta, table: Any = Message) -> Any:
     """Rows a sender may take now: pending and due, or held by a sender whose lease ran out."""
     return or_(
         and_(
-            col(Message.delivery_state) == "pending",
-            or_(col(Message.retry_at).is_(None), col(Message.retry_at) <= now),
+            col(table.delivery_state) == "pending",
+            or_(col(table.retry_at).is_(None), col(table.retry_at) <= now),
         ),
-        and_(col(Message.delivery_state) == "sending", col(Message.claimed_at) < now - lease),
+        and_(col(table.delivery_state) == "sending", col(table.claimed_at) < now - lease),
     )
+
+
+def _behind_unsent(now: datetime, lease: timedelta) -> Any:
+    """Rows with an earlier outbound row to the same customer that is unsent and may not be
+    taken now (another live sender's, or a retry not yet due): a customer's messages leave
+    in the order they were stored, across processes. An earlier row a sweeper may take now
+    does not count (the sweeper takes both, oldest first)."""
+    earlier: Any = aliased(Message)
+    return exists().where(
+        col(earlier.customer_id) == col(Message.customer_id),
+        col(earlier.direction) == "out",
+        col(earlier.id) < col(Message.id),
+        col(earlier.delivery_state).in_(("pending", "sending")),
+        ~_claimable(now, lease, earlier),
+    )
+
+
+async def unsent_to(*, session: AsyncSession, customer_id: int) -> bool:
+    """Whether an outbound message to this customer is still unsent (pending, or being sent,
+    perhaps by another process): a new one must queue behind it, not overtake it."""
+    statement = (
+        select(Message.id)
+        .where(
+            col(Message.customer_id) == customer_id,
+            col(Message.direction) == "out",
+            col(Message.delivery_state).in_(("pending", "sending")),
+        )
+        .limit(1)
+    )
+    return (await session.exec(statement)).first() is not None
+
+
+async def next_in_line(
+    *, session: AsyncSession, after: int, now: datetime, lease: timedelta, limit: int = 20
+) -> list[Message]:
+    """Claim the messages queued behind message `after` (to the same customer) that may go
+    now, oldest first, for the caller that has just finished with `after`: the unsent rows
+    up to the first one that must wait (a retry not due, or another live sender's)."""
+    customer = select(Message.customer_id).where(col(Message.id) == after).scalar_subquery()
+    statement = (
+        select(Message)
+        .where(
+            col(Message.customer_id) == customer,
+            col(Message.direction) == "out",
+            col(Message.delivery_state).in_(("pending", "sending")),
+        )
+        .order_by(col(Message.id))
+        .limit(limit)
+    )
+    line: list[Message] = []
+    for row in (await session.exec(statement)).all():
+        due = (
+            row.delivery_state == "pending" and (row.retry_at is None or row.retry_at <= now)
+        ) or (
+            row.delivery_state == "sending"
+            and row.claimed_at is not None
+            and row.claimed_at < now - lease
+        )
+        if not due or row.id is None:
+            break
+        line.append(row)
+    kept: list[Message] = []
+    for row in line:  # in order; a row another sender took first ends the line
+        assert row.id is not None
+        if not await claim(session=session, message_ids=[row.id], now=now, lease=lease):
+            break
+        kept.append(row)
+    return kept
 
 
 async def claim(
@@ -129,7 +198,8 @@ async def due(
     limit: int = 100,
 ) -> Sequence[Message]:
     """Outbound messages a sweeper should deliver now (oldest first): pending and due, or
-    held by a sender that is gone; only on these channels and created after `since`."""
+    held by a sender that is gone, and not behind an earlier message to the same customer
+    that must go first; only on these channels and created after `since`."""
     statement = (
         select(Message)
         .where(
@@ -138,6 +208,7 @@ async def due(
             col(Message.delivery_state).in_(("pending", "sending")),
             col(Message.created_at) >= since,
             _claimable(now, lease),
+            ~_behind_unsent(now, lease),
         )
         .order_by(col(Message.id))
         .limit(limit)

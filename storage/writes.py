@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import Sessions, transaction
+from storage.sqlite_driver import inline
 
 
 class Writer:
@@ -30,6 +31,8 @@ class Writer:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction in this process's turn: committed on success."""
-        async with self.turn(), transaction(self.sessions) as session:
-            yield session
+        """A write transaction in this process's turn: committed on success (on SQLite its
+        statements run on the loop's thread: `storage.sqlite_driver.inline`)."""
+        with inline():
+            async with self.turn(), transaction(self.sessions) as session:
+                yield session

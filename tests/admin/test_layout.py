@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 
 from admin.access import Principal
-from admin.rendering import render
+from admin.i18n import translator
+from admin.rendering import language_of, render
 
 
 def layout_app(principal: Principal | None) -> FastAPI:
@@ -18,8 +19,10 @@ def layout_app(principal: Principal | None) -> FastAPI:
 
     @app.get("/admin")
     async def page(request: Request) -> Response:
+        # the layout alone, under the dashboard's title (the dashboard itself needs a database)
         request.state.principal = principal
-        return render(request, "dashboard.html")
+        title = translator(language_of(request))("dashboard.title")
+        return render(request, "refused.html", {"heading": title, "message": ""})
 
     return app
 

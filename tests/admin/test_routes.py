@@ -134,3 +134,34 @@ async def test_a_malformed_form_is_a_4xx(signed_in: dict[str, Visitor]) -> None:
     ]:
         response = await admin.post(path, form)
         assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data; boundary=x", b"--x\r\nnot a part\r\n"),
+        ("multipart/form-data", b"no boundary"),
+        ("application/json", b'{"name": "ann"}'),
+        ("application/x-www-form-urlencoded", b"name=%ZZ&password=\x00\xff"),
+        ("text/plain", b"\xff\xfe"),
+    ],
+)
+async def test_a_malformed_sign_in_is_a_4xx(
+    signed_in: dict[str, Visitor], content_type: str, body: bytes
+) -> None:
+    visitor = signed_in["anonymous"]
+    response = await visitor.http.post(
+        "/admin/login", content=body, headers={"Content-Type": content_type}
+    )
+    assert 400 <= response.status_code < 500, response.text
+
+
+async def test_odd_sign_in_fields_are_refused_calmly(signed_in: dict[str, Visitor]) -> None:
+    visitor = signed_in["anonymous"]
+    for form in (
+        {"name": "ann\x00", "password": "x"},
+        {"name": "a" * 5000, "password": "p" * 5000, "next": "/" + "x" * 5000},
+        {"name": "ann"},
+    ):
+        response = await visitor.post("/admin/login", form)
+        assert response.status_code == 400, form

@@ -82,6 +82,8 @@ async def test_signing_out_ends_the_session_even_for_a_copied_cookie(
     copied = dict(visitor.http.cookies)
     bye = await visitor.post("/admin/logout")
     assert bye.status_code == 303 and bye.headers["location"] == "/admin/login?bye=1"
+    said = await visitor.get("/admin/login?bye=1", headers={"Accept-Language": "en"})
+    assert "You have signed out." in said.text and "session has ended" not in said.text
     assert (await visitor.get("/admin")).status_code == 303
     thief = Visitor(app)
     visitors.append(thief)
@@ -100,6 +102,8 @@ async def test_a_session_expires(app: FastAPI, visitors: list[Visitor]) -> None:
     assert (await visitor.get("/admin")).status_code == 200
     clock.advance(minutes=2)
     assert (await visitor.get("/admin")).status_code == 303
+    again = await visitor.get("/admin/login", headers={"Accept-Language": "en"})
+    assert "Your session has ended; please sign in again." in again.text
 
 
 @pytest.mark.parametrize(

@@ -123,12 +123,13 @@ async def test_a_platform_that_asks_to_wait_gets_the_message_later_from_the_swee
 async def test_an_undeliverable_message_fails_and_takes_the_rest_of_the_reply_with_it(
     customer: Customer, delivery: Delivery, platform: Platform, sessions: Sessions
 ) -> None:
-    await customer.starts("nps", "en")
-    await customer.says("9")  # the reason question
+    await delivery.deliver(await customer.starts("nps", "en"))
+    await delivery.deliver(await customer.says("9"))  # the reason question
+    before = list(platform.received)
     reply = await customer.says("/stop")  # one closing message at least
     platform.failures.append(Undeliverable("blocked by the user"))
     report = await delivery.deliver(reply)
-    assert report.failed == tuple(i for i, _ in reply.messages) and platform.received == []
+    assert report.failed == tuple(i for i, _ in reply.messages) and platform.received == before
     assert (await states(sessions))[-1] == ("failed", "blocked by the user")
     assert await delivery.sweep() == 0  # failed for good: never retried
 
@@ -214,7 +215,7 @@ async def test_messages_undelivered_for_48_hours_are_given_up(
 async def test_an_agent_message_is_stored_and_delivered(
     customer: Customer, delivery: Delivery, platform: Platform
 ) -> None:
-    await customer.starts("nps", "en")
+    await delivery.deliver(await customer.starts("nps", "en"))
     report = await delivery.send_text(channel=CHANNEL, customer_ref="alice", text="Hello from Amy")
     assert report.complete and platform.received[-1] == "Hello from Amy"
     unknown = await delivery.send_text(channel=CHANNEL, customer_ref="nobody", text="Hi")

@@ -138,3 +138,73 @@ async def test_a_closed_connection_says_so(engine: AsyncEngine) -> None:
         with pytest.raises(OperationalError):
             await connection.execute(text("SELECT 1"))
         await connection.invalidate()
+
+
+# -- inline: short write transactions on the event loop's thread --------------------------
+
+
+async def test_inline_statements_and_commit_need_no_hand_off(
+    engine: AsyncEngine, hand_offs: list[str]
+) -> None:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+        await connection.commit()
+        hand_offs.clear()
+        with sqlite_driver.inline():
+            async with connection.begin():
+                await connection.execute(text("INSERT INTO t (v) VALUES ('a')"))
+                rows = (await connection.execute(text("SELECT v FROM t"))).all()
+        assert [tuple(r) for r in rows] == [("a",)]
+    assert hand_offs == []
+    async with engine.connect() as connection:  # committed, and the thread path still works
+        assert (await connection.execute(text("SELECT v FROM t"))).scalar() == "a"
+    assert hand_offs[:1] == ["_run"]
+
+
+async def test_an_inline_begin_waits_for_a_held_lock_on_the_thread_not_the_loop(
+    tmp_path: Path, hand_offs: list[str]
+) -> None:
+    engine = create_engine(sqlite_url(tmp_path / "wait.db"), timeout=5)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        other = sqlite3.connect(tmp_path / "wait.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        hand_offs.clear()
+        ticks = 0
+
+        async def loop_keeps_running() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                if ticks == 5:  # the loop ran while the BEGIN waited: let it through
+                    other.execute("ROLLBACK")
+                await asyncio.sleep(0)
+
+        ticker = asyncio.create_task(loop_keeps_running())
+        with sqlite_driver.inline():
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t (v) VALUES ('late')"))
+        ticker.cancel()
+        other.close()
+        assert ticks >= 5
+        assert hand_offs[:1] == ["_run"]  # the BEGIN and its statement waited on the thread
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT v FROM t"))).scalar() == "late"
+    finally:
+        await engine.dispose()
+
+
+async def test_inline_a_lock_held_past_the_timeout_is_still_an_outage(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    with closing(sqlite3.connect(tmp_path / "driver.db", isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError) as raised, sqlite_driver.inline():
+            async with engine.begin() as connection:
+                await connection.execute(text("SELECT 1"))
+        assert unavailable(raised.value) == "database is locked"
+        other.execute("ROLLBACK")
+    with sqlite_driver.inline():
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (v) VALUES ('after')"))

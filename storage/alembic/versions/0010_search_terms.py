@@ -1,7 +1,7 @@
 """search terms: the transcript search index, filled from the stored customer texts
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-29 18:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from storage import search_index
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
