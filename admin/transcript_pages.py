@@ -20,7 +20,7 @@ from starlette.responses import Response
 from admin.rendering import render
 from admin.snippets import Parts, snippet
 from admin.transcript_filters import STATUSES, ListQuery, list_query
-from storage.conversation_list import BANDS, ListedConversation, band_of, list_conversations
+from storage.conversation_list import BANDS, MAX_ID, ListedConversation, band_of, list_conversations
 from storage.database import Sessions, reading
 from storage.models import Answer
 from storage.transcripts import Transcript, load_transcript
@@ -99,7 +99,9 @@ def pages_router(
     flow_ids: Callable[[], Sequence[str]] = lambda: (),
 ) -> APIRouter:
     """The two transcript pages, behind `agent`."""
-    pages = APIRouter(prefix="/admin/conversations", dependencies=[Depends(agent)])
+    pages = APIRouter(  # HTML pages: not in /openapi.json
+        prefix="/admin/conversations", dependencies=[Depends(agent)], include_in_schema=False
+    )
 
     @pages.get("")
     async def conversations(request: Request, query: Query) -> Response:
@@ -124,7 +126,7 @@ def pages_router(
 
     @pages.get("/{conversation_id}")
     async def conversation(
-        request: Request, conversation_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+        request: Request, conversation_id: Annotated[int, Path(ge=1, le=MAX_ID)]
     ) -> Response:
         """One conversation."""
         async with reading(sessions) as session:

@@ -17,13 +17,13 @@ from fastapi.responses import StreamingResponse
 from admin.answers_csv import answers_csv
 from admin.snippets import snippet
 from admin.transcript_filters import ListQuery, list_query
-from storage.conversation_list import ListedConversation, band_of, list_conversations
+from storage.conversation_list import MAX_ID, ListedConversation, band_of, list_conversations
 from storage.database import Sessions, reading
 from storage.models import Answer, Conversation
 from storage.transcripts import Transcript, load_transcript
 
 Query = Annotated[ListQuery, Depends(list_query)]
-ConversationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _time(value: datetime | None) -> str | None:

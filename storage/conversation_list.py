@@ -37,7 +37,9 @@ NPS_BANDS = {"detractor": "low", "passive": "mid", "promoter": "high"}
 """The NPS names of the three bands; `low`/`mid`/`high` apply to every metric."""
 COUNT_CAP = 1_000
 """Term frequencies are counted up to this (enough to pick the rarest term)."""
-_CURSOR = re.compile(r"^([ab])([1-9][0-9]{0,17})$")
+MAX_ID = 2**31 - 1
+"""The largest id an INTEGER column holds (PostgreSQL refuses to compare with more)."""
+_CURSOR = re.compile(r"^([ab])([1-9][0-9]{0,9})$")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class Cursor:
     def parse(cls, value: str) -> Cursor:
         """The cursor written by `str()`; ValueError for anything else."""
         found = _CURSOR.match(value)
-        if found is None:
+        if found is None or int(found[2]) > MAX_ID:
             raise ValueError("not a cursor")
         return cls("a" if found[1] == "a" else "b", int(found[2]))
 

@@ -97,7 +97,23 @@ async def test_no_conversation_id_makes_a_5xx(web: httpx.AsyncClient) -> None:
             assert response.status_code < 500, (prefix, value)
 
     strategy = st.one_of(
-        st.sampled_from(["1", "0", "-1", "9" * 19, "9" * 40, "1e3", "١", "１", " 1", "1.0"]),
+        st.sampled_from(
+            [
+                "1",
+                "0",
+                "-1",
+                "2147483647",
+                "2147483648",
+                "9" * 19,
+                "9" * 40,
+                "1e3",
+                "١",
+                "１",
+                " 1",
+                "1.0",
+            ]
+        ),
         st.text(min_size=1, max_size=20),
+        st.integers(-(2**70), 2**70).map(str),
     )
     await run_property(strategy, 200 if LONG else 40, check)

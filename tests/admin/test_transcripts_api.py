@@ -166,6 +166,8 @@ async def test_one_conversation_and_404s(api: httpx.AsyncClient, sessions: Sessi
         "/api/v1/conversations/abc",
         "/api/v1/conversations/0",
         "/api/v1/conversations/99999999999999999999999",
+        "/api/v1/conversations/2147483648",
+        "/api/v1/conversations?cursor=b2147483648",
         "/api/v1/answers.csv?band=x",
         "/api/v1/answers.csv?from=2026-02-30",
     ],
