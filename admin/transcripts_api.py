@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import StreamingResponse
 
-from admin.answers_csv import answers_csv
+from admin.answers_csv import BATCH, answers_csv
 from admin.snippets import snippet
 from admin.transcript_filters import ListQuery, list_query
 from storage.conversation_list import MAX_ID, ListedConversation, band_of, list_conversations
@@ -131,8 +131,10 @@ def transcript_json(found: Transcript) -> dict[str, Any]:
     }
 
 
-def api_router(sessions: Sessions, *, agent: Callable[..., Any]) -> APIRouter:
-    """The transcripts API, every route behind `agent`."""
+def api_router(
+    sessions: Sessions, *, agent: Callable[..., Any], csv_batch: int = BATCH
+) -> APIRouter:
+    """The transcripts API, every route behind `agent` (`csv_batch`: answers per CSV chunk)."""
     api = APIRouter(prefix="/api/v1", tags=["transcripts"], dependencies=[Depends(agent)])
 
     @api.get("/conversations")
@@ -162,7 +164,7 @@ def api_router(sessions: Sessions, *, agent: Callable[..., Any]) -> APIRouter:
         """The answers of the filtered conversations as CSV (UTF-8 with BOM), streamed."""
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         return StreamingResponse(
-            answers_csv(sessions, query.filters),
+            answers_csv(sessions, query.filters, batch=csv_batch),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="answers-{stamp}.csv"',

@@ -3,6 +3,7 @@ while rows arrive, 404s, 4xx for bad parameters, the CSV's BOM, escaping and chu
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from admin.answers_csv import answers_csv
@@ -18,6 +20,7 @@ from admin.transcripts_api import api_router
 from storage.conversation_list import ConversationFilters
 from storage.database import Sessions
 from tests.admin.transcript_data import T0, Interview, store
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
@@ -215,6 +218,35 @@ async def test_the_csv_opens_in_excel_and_defuses_formulas(
         "",
         "物流很快，赞",
     ]
+
+
+async def test_the_csv_arrives_in_chunks_over_http(sessions: Sessions) -> None:
+    """Served by uvicorn: chunked transfer, the BOM and header first, then a chunk per batch."""
+    for n in range(9):
+        await store(sessions, Interview(score=n, comment=f"第{n}条"), number=n)
+    app = FastAPI()
+    app.include_router(api_router(sessions, agent=allow_all, csv_batch=4))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        async with (
+            httpx.AsyncClient() as client,
+            client.stream("GET", f"http://127.0.0.1:{port}/api/v1/answers.csv") as response,
+        ):
+            assert response.headers["transfer-encoding"] == "chunked"
+            assert "content-length" not in response.headers
+            chunks = [chunk async for chunk in response.aiter_raw()]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+    body = b"".join(chunks)
+    assert body.startswith(b"\xef\xbb\xbfanswer_id,") and body.count(b"\r\n") == 19
+    assert len(chunks) >= 2  # never one buffered body (18 answers in batches of 4)
 
 
 async def test_the_csv_is_produced_in_chunks(sessions: Sessions) -> None:
