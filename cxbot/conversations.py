@@ -415,7 +415,6 @@ class ConversationService:
         )
         await self._open_conversation(session, turn, loaded, outcome)
 
-
     async def _open_conversation(
         self, session: AsyncSession, turn: _Turn, loaded: LoadedFlow, outcome: Outcome
     ) -> None:

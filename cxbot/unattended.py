@@ -29,12 +29,15 @@ async def tell_unattended(service: ConversationService, *, batch: int = 100) -> 
     """
     now = service.clock()
     told = 0
-    async with service.sessions() as session:
-        cases = await handoffs.unattended(session=session, now=now, limit=batch)
-    for case in cases:
-        assert case.id is not None
-        async with service.writer.transaction() as session:
-            told += await _tell_one(session, service, case.id, case.conversation_id, now)
+    for _ in range(1000):  # every due case leaves the list once looked at: no endless loop
+        async with service.sessions() as session:
+            cases = await handoffs.unattended(session=session, now=now, limit=batch)
+        for case in cases:
+            assert case.id is not None
+            async with service.writer.transaction() as session:
+                told += await _tell_one(session, service, case.id, case.conversation_id, now)
+        if len(cases) < batch:
+            break
     return told
 
 
@@ -56,7 +59,8 @@ async def _tell_one(
     if await handoffs.agent_replied(
         session=session, conversation_id=conversation_id, since=case.created_at
     ):
-        return 0  # answered after all (the status lagged behind): nothing to admit
+        case.unattended_at = None  # answered after all: nothing to admit, ever
+        return 0
     if not await handoffs.mark_told(session=session, escalation_id=case_id, now=now):
         return 0
     loaded = await service.pinned_flow(session, conversation)

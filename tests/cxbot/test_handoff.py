@@ -280,6 +280,17 @@ async def test_an_agent_reply_means_no_notice(
     assert await tell_unattended(service) == 0
     (case,) = await rows(sessions, Escalation)
     assert case.unattended_told_at is None
+    assert case.unattended_at is None  # looked at once, never again
+
+
+async def test_every_due_case_is_told_in_one_sweep_however_many(
+    service: ConversationService, sessions: Sessions, clock: Clock
+) -> None:
+    people = [Customer(service, f"p{n}") for n in range(7)]
+    for person in people:
+        await person.says("/human", kind="command", command="human")
+    clock.advance(hours=2)
+    assert await tell_unattended(service, batch=3) == 7
 
 
 async def test_a_resolved_case_or_a_customer_who_moved_on_gets_no_notice(
