@@ -12,6 +12,7 @@ from pathlib import Path
 
 from admin import commands as admin_commands
 from cxbot.conversations import ConversationService
+from cxbot.handoff import HandoffPolicy
 from cxbot.settings import Settings
 from flows.loader import FlowLoadError, load_file
 from flows.registry import BUILTIN_DIR, FlowRegistry, flow_files
@@ -79,7 +80,11 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
 
     await asyncio.to_thread(upgrade, settings.database_url)
     engine = create_engine(settings.database_url)
-    service = ConversationService(sessions=create_sessions(engine), registry=registry)
+    service = ConversationService(
+        sessions=create_sessions(engine),
+        registry=registry,
+        handoff=HandoffPolicy.from_settings(settings),  # the deadlines the server would set
+    )
     interactive = sys.stdin.isatty()
     customer = f"cli-{uuid.uuid4().hex[:12]}"
 
