@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from admin import access, dashboard_page
+from admin import access, dashboard_page, desk_api, desk_pages, desk_stream
 from admin import metrics as admin_metrics
 from admin.auth import AdminAuth, AuthConfig
 from admin.install import install as install_admin
@@ -31,6 +31,7 @@ from cxbot import api, api_docs, channels
 from cxbot.closing import expire_idle
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
+from cxbot.desk import Desk
 from cxbot.headers import SecurityHeaders
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
@@ -283,13 +284,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_admin(app, auth)
     app.include_router(dashboard_page.page_router(sessions, viewer=access.page_role("viewer")))
     app.include_router(admin_metrics.api_router(sessions, viewer=access.api_role("viewer")))
+    desk = Desk(sessions=sessions, writer=service.writer, delivery=delivery, clock=service.clock)
+    app.state.desk = desk
+    app.include_router(desk_pages.router(desk))
+    app.include_router(
+        desk_stream.router(
+            desk, guard=access.api_role("agent"), poll=settings.desk_poll_seconds
+        )
+    )
+    app.include_router(desk_api.router(desk, guard=access.api_role("agent")))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.mount(
-        ADMIN_STATIC_PATH, StaticFiles(directory=str(ADMIN_STATIC)), name="admin-static"
-    )
+    app.mount(ADMIN_STATIC_PATH, StaticFiles(directory=str(ADMIN_STATIC)), name="admin-static")
     if settings.metrics:
         from cxbot import metrics
 
