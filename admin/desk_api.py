@@ -1,7 +1,8 @@
 """The integrators' escalation API (agent role): list cases, claim, reply, resolve — for
-teams that work in their own helpdesk. Built by `router(desk, guard=...)`."""
+teams that work in their own helpdesk. Built by `router(desk, guard=...)`.
 
-from __future__ import annotations
+(No `from __future__ import annotations` here: the routes' `Agent` annotation names the
+guard the router is built with, which FastAPI can only read as a real object.)"""
 
 from collections.abc import Callable
 from dataclasses import asdict
