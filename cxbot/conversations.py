@@ -198,7 +198,8 @@ class ConversationService:
         if closing is not None:
             running = None  # the conversation closed with the case
         if (
-            incoming.keyboards
+            closing is None
+            and incoming.keyboards
             and incoming.kind == "button"
             and tapped_old(
                 running.conversation if running else None,
