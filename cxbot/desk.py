@@ -105,7 +105,7 @@ class Desk:
             conversation_status=row.conversation.status,
             note=row.escalation.note,
             closing_asked_at=row.escalation.closing_asked_at,
-            lines=tuple(_line(m) for m in lines),
+            lines=tuple(_line(m) for m in lines if not _command(m)),
             notes=tuple(Note(n.author, n.text, n.created_at) for n in notes),
             limits=await self._limits(row, now),
             outcomes=self.outcomes,
@@ -391,6 +391,11 @@ def _card(row: queries.CaseRow, answers: Sequence[Answer], now: datetime) -> Cas
         outcome=escalation.outcome,
         closing_answer=escalation.closing_answer,
     )
+
+
+def _command(message: Message) -> bool:
+    """A command the customer sent (`/start`): the case page does not show it."""
+    return message.direction == "in" and bool((message.payload or {}).get("command"))
 
 
 def _line(message: Message) -> Line:

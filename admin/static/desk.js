@@ -60,6 +60,7 @@
     if (closing && data.closing_answer) closing.textContent = data.closing_answer === "yes" ? d.closingYes : d.closingNo;
   }
 
+  list.scrollTop = list.scrollHeight;  // the newest messages first in view
   var source = new EventSource("/admin/escalations/" + d.case + "/events?after=" + d.watch);
   source.addEventListener("open", function () { if (live) live.textContent = live.dataset.live; live && live.classList.add("on"); });
   source.addEventListener("error", function () { if (live) { live.textContent = live.dataset.offline; live.classList.remove("on"); } });
