@@ -38,6 +38,12 @@ class ResolveBody(BaseModel):
     """Ask the customer "Was your issue resolved?" (when they are still in the chat)."""
 
 
+class CloseBody(BaseModel):
+    """Close a case without contacting the customer."""
+
+    note: str = Field(default="", max_length=4000)
+
+
 class NoteBody(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
@@ -139,5 +145,13 @@ def router(desk: DeskService, *, guard: Callable[..., Any]) -> APIRouter:
         except DeskError as error:
             raise _refused(error) from None
         return JSONResponse(card_json(card))
+
+    @api.post("/{case_id}/close")
+    async def close(agent: Agent, case_id: CaseId, body: CloseBody) -> JSONResponse:
+        """Close without contact (no closing question; the conversation ends)."""
+        try:
+            return JSONResponse(card_json(await desk.close(case_id, agent, note=body.note)))
+        except DeskError as error:
+            raise _refused(error) from None
 
     return api

@@ -204,6 +204,8 @@ async def test_the_api_lists_claims_replies_and_resolves(app: FastAPI) -> None:
     assert detail.status_code == 200
     assert [x["author"] for x in detail.json()["transcript"]][-2:] == ["agent", "bot"]
     assert (await http.get("/api/v1/escalations/2", headers=headers)).status_code == 404
+    closing = await http.post("/api/v1/escalations/1/close", headers=headers, json={})
+    assert closing.status_code == 409  # resolved already
     assert (await http.post("/api/v1/escalations/0/claim", headers=headers)).status_code == 422
     assert (
         await http.post("/api/v1/escalations/99999999999/claim", headers=headers)
