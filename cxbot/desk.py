@@ -11,7 +11,7 @@ and webhooks read what happened from the `event` table.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,26 +24,22 @@ from admin.desk import (
     CaseInvalid,
     CaseMissing,
     Limits,
-    Line,
     Note,
     Sent,
 )
-from bot.channel import pseudonym
+from cxbot.case_cards import card_of, is_command, limits_of, line_of
 from cxbot.closing_question import close_conversation, question
 from cxbot.delivery import Delivery
 from storage import desk as queries
 from storage import queries as base_queries
 from storage.database import Sessions
-from storage.models import Answer, Conversation, Message
+from storage.models import Conversation
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
 
 MAX_REPLY = 2000
 MAX_NOTE = 4000
-SUMMARY_ANSWERS = 3
-"""How many of the customer's written answers the summary quotes."""
-SUMMARY_QUOTE = 80
 
 
 class Desk:
@@ -87,7 +83,7 @@ class Desk:
             answers = await queries.answers_of(
                 session=session, conversation_ids=[r.conversation.id or 0 for r in rows]
             )
-        return [_card(row, answers.get(row.conversation.id or 0, []), now) for row in rows]
+        return [card_of(row, answers.get(row.conversation.id or 0, []), now) for row in rows]
 
     async def case(self, case_id: int, *, after_id: int = 0) -> CaseFile:
         """One case with its transcript after `after_id`, notes and channel limits."""
@@ -101,11 +97,11 @@ class Desk:
             )
             notes = await queries.notes_of(session=session, escalation_id=case_id)
         return CaseFile(
-            card=_card(row, answers.get(conversation_id, []), now),
+            card=card_of(row, answers.get(conversation_id, []), now),
             conversation_status=row.conversation.status,
             note=row.escalation.note,
             closing_asked_at=row.escalation.closing_asked_at,
-            lines=tuple(_line(m) for m in lines if not _command(m)),
+            lines=tuple(line_of(m) for m in lines if not is_command(m)),
             notes=tuple(Note(n.author, n.text, n.created_at) for n in notes),
             limits=await self._limits(row, now),
             outcomes=self.outcomes,
@@ -140,7 +136,7 @@ class Desk:
                     ),
                 )
             await self._event(session, case_id, "escalation-claimed", who, now)
-        return await self._fresh_card(case_id)
+        return await self._freshcard_of(case_id)
 
     async def reply(self, case_id: int, who: Principal, text: str) -> Sent:
         """Send `text` to the customer in their channel (an `agent` transcript row); an open
@@ -170,7 +166,7 @@ class Desk:
             async with self.writer.transaction() as session:
                 await queries.mark_first_reply(session=session, escalation_id=case_id, at=now)
         else:
-            log.warning("agent reply on case %d not delivered: %s", case_id, report.error)
+            log.warning("agent reply on case %d not delivered (reason on the message)", case_id)
         return Sent(ids[0] if ids else None, state, report.error if state != "sent" else None)
 
     async def add_note(self, case_id: int, who: Principal, text: str) -> Note:
@@ -215,7 +211,7 @@ class Desk:
             await self._event(
                 session, case_id, "escalation-status-changed", who, now, status=status
             )
-        return await self._fresh_card(case_id)
+        return await self._freshcard_of(case_id)
 
     async def resolve(
         self, case_id: int, who: Principal, *, outcome: str, note: str, ask: bool = True
@@ -278,7 +274,7 @@ class Desk:
             )
             if report.failed:  # the customer cannot get it: nothing to wait for
                 await self._close_conversation(row.conversation.id or 0, now)
-        return await self._fresh_card(case_id)
+        return await self._freshcard_of(case_id)
 
     async def _close_conversation(self, conversation_id: int, now: datetime) -> None:
         async with self.writer.transaction() as session:
@@ -292,14 +288,14 @@ class Desk:
             raise CaseMissing("desk.error.missing", f"no case {case_id}")
         return row
 
-    async def _fresh_card(self, case_id: int) -> CaseCard:
+    async def _freshcard_of(self, case_id: int) -> CaseCard:
         now = self.clock()
         async with self.sessions() as session:
             row = await self._row(session, case_id)
             answers = await queries.answers_of(
                 session=session, conversation_ids=[row.conversation.id or 0]
             )
-        return _card(row, answers.get(row.conversation.id or 0, []), now)
+        return card_of(row, answers.get(row.conversation.id or 0, []), now)
 
     async def _event(
         self,
@@ -324,92 +320,16 @@ class Desk:
         )
 
     async def _limits(self, row: queries.CaseRow, now: datetime) -> Limits:
-        channel = row.customer.channel
-        sender = self.delivery.senders.get(channel)
+        sender = self.delivery.senders.get(row.customer.channel)
         last = row.customer.last_inbound_at
-        window = sender.window if sender is not None else None
-        window_left = (
-            None if window is None or last is None else int((last + window - now).total_seconds())
-        )
         sends_left = (
             await self.delivery.sends_left(
-                channel=channel, customer_id=row.customer.id or 0, since=last
+                channel=row.customer.channel, customer_id=row.customer.id or 0, since=last
             )
             if last is not None
             else None
         )
-        refusal = None
-        if sender is None:
-            refusal = "desk.limit.not_mounted"
-        elif (window is not None or sender.quota is not None) and last is None:
-            refusal = "desk.limit.never_wrote"
-        elif window_left is not None and window_left <= 0:
-            refusal = "desk.limit.window_passed"
-        elif sends_left == 0:
-            refusal = "desk.limit.quota_used"
-        return Limits(
-            channel=channel,
-            window_hours=None if window is None else window.total_seconds() / 3600,
-            window_left_seconds=window_left,
-            quota=sender.quota if sender is not None else None,
-            sends_left=sends_left,
-            refusal=refusal,
-        )
-
-
-def _summary(answers: Sequence[Answer]) -> tuple[str | None, str]:
-    """The score (`NPS 3`) and a short deterministic extract of the key answers."""
-    scored = [a for a in answers if a.metric is not None and a.score is not None]
-    score = f"{scored[0].metric.upper()} {scored[0].score}" if scored and scored[0].metric else None
-    written = [a.text.strip() for a in answers if a.metric is None and a.text and a.text.strip()]
-    quotes = [t if len(t) <= SUMMARY_QUOTE else t[: SUMMARY_QUOTE - 1] + "…" for t in written]
-    parts = [p for p in [score, *quotes[:SUMMARY_ANSWERS]] if p]
-    return score, " · ".join(parts)
-
-
-def _card(row: queries.CaseRow, answers: Sequence[Answer], now: datetime) -> CaseCard:
-    escalation, conversation, customer = row.escalation, row.conversation, row.customer
-    score, summary = _summary(answers)
-    waiting_for_agent = escalation.status in queries.OPEN and escalation.first_reply_at is None
-    seconds_left = int((escalation.due_at - now).total_seconds()) if waiting_for_agent else 0
-    return CaseCard(
-        id=escalation.id or 0,
-        status=escalation.status,
-        priority=escalation.priority,
-        reason=escalation.reason,
-        channel=conversation.channel,
-        language=conversation.language,
-        created_at=escalation.created_at,
-        due_at=escalation.due_at,
-        seconds_left=seconds_left,
-        overdue=waiting_for_agent and seconds_left < 0,
-        score=score,
-        summary=summary,
-        assigned_to=escalation.assigned_name,
-        customer=customer.display_name or pseudonym(customer.external_id),
-        first_reply_at=escalation.first_reply_at,
-        outcome=escalation.outcome,
-        closing_answer=escalation.closing_answer,
-    )
-
-
-def _command(message: Message) -> bool:
-    """A command the customer sent (`/start`): the case page does not show it."""
-    return message.direction == "in" and bool((message.payload or {}).get("command"))
-
-
-def _line(message: Message) -> Line:
-    buttons = tuple(b.get("label", "") for b in (message.payload or {}).get("buttons", []))
-    return Line(
-        id=message.id or 0,
-        direction=message.direction,
-        author=message.author,
-        text=message.text,
-        state=message.delivery_state,
-        error=message.error,
-        at=message.created_at,
-        buttons=buttons,
-    )
+        return limits_of(row.customer.channel, sender, last, sends_left, now)
 
 
 def _user(who: Principal) -> int | None:
