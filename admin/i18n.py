@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from admin import desk_texts
+from admin import desk_texts, transcript_texts
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -301,6 +301,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "tokens.legacy": "CXBOT_API_TOKEN is set: it keeps working as an admin token.",
     },
 }
+for _language, _texts in transcript_texts.TEXTS.items():  # the transcript pages' texts
+    TEXTS[_language].update(_texts)  # type: ignore[index]
 
 for _language in LANGUAGES:  # the agents' desk pages (admin/desk_texts.py)
     TEXTS[_language].update(desk_texts.TEXTS[_language])
