@@ -42,6 +42,8 @@ class CaseCard:
     """One case as the queue lists it."""
 
     id: int
+    conversation_id: int
+    """The conversation the case belongs to (its transcript page: /admin/conversations/{id})."""
     status: str
     priority: str
     reason: str

@@ -9,6 +9,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "desk.queue.open": "待处理",
         "desk.queue.done": "已结束",
         "desk.queue.none": "当前没有待处理的案例。",
+        "desk.queue.refresh": "按优先级和响应时限排序，每 30 秒自动刷新。",
+        "desk.conversation": "对话 #{id}",
         "desk.queue.none_done": "还没有已结束的案例。",
         "desk.col.case": "案例",
         "desk.col.priority": "优先级",
@@ -119,6 +121,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "desk.queue.open": "Open",
         "desk.queue.done": "Finished",
         "desk.queue.none": "No open cases right now.",
+        "desk.queue.refresh": "Most pressing first (priority, then deadline); refreshes every "
+        "30 seconds.",
+        "desk.conversation": "conversation #{id}",
         "desk.queue.none_done": "No finished cases yet.",
         "desk.col.case": "Case",
         "desk.col.priority": "Priority",

@@ -33,6 +33,7 @@ def card_of(row: queries.CaseRow, answers: Sequence[Answer], now: datetime) -> C
     seconds_left = int((escalation.due_at - now).total_seconds()) if waiting_for_agent else 0
     return CaseCard(
         id=escalation.id or 0,
+        conversation_id=conversation.id or 0,
         status=escalation.status,
         priority=escalation.priority,
         reason=escalation.reason,
