@@ -7,6 +7,7 @@ outside WeChat's 48-hour window, shown as failed with the reason.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 from fastapi import FastAPI
 
 from admin import tokens
+from tests.admin.conftest import Visitor, add_user
 from tests.bot.telegram_chat import TelegramCustomer, Updates, rows
 from tests.bot.wechat_chat import running
 from tests.conftest import START, Clock
@@ -137,3 +139,34 @@ async def test_a_wechat_reply_outside_the_48_hour_window_fails_with_the_reason(
         assert last["error"].startswith("refused: outside the 48-hour window")
         assert (await desk.case(1)).card.first_reply_at is None
         assert rig.api.sent == []
+        await add_user(rig.app, "bo", "agent")
+        agent = Visitor(rig.app)
+        assert (await agent.sign_in("bo")).status_code == 303
+        page = await agent.get("/admin/escalations/1?lang=en")
+        failed = re.search(
+            r'<li class="msg from-agent state-failed"[^>]*>(.*?)</li>', page.text, re.S
+        )
+        assert failed is not None and "您好？" in failed[1]
+        assert "Not delivered: refused: outside the 48-hour window" in failed[1]
+        assert "The 48-hour reply window has passed" in page.text  # said before sending
+        await agent.close()
+
+
+async def test_a_telegram_user_who_blocked_the_bot_shows_as_a_failed_reply(
+    served: tuple[FastAPI, httpx.AsyncClient], fake: FakeTelegram
+) -> None:
+    app, client = served
+    wei = TelegramCustomer(client, fake, Updates(), chat_id=777, name="Wei", language="zh")
+    await wei.says("/start nps")
+    await wei.taps("1")
+    await wei.says("人工")
+    headers = await agent_token(app)
+    fake.fail_next("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
+    sent = await api(client, headers, "/1/reply", {"text": "您好，我们看到了您的反馈。"})
+    assert sent["state"] == "failed"
+    assert "blocked by the user" in sent["error"]
+    last = (await api(client, headers, "/1"))["transcript"][-1]
+    assert (last["author"], last["state"]) == ("agent", "failed")
+    assert "blocked by the user" in last["error"]
+    [case] = (await api(client, headers, ""))["escalations"]
+    assert case["first_reply_at"] is None and case["status"] == "assigned"
