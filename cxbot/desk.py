@@ -33,7 +33,7 @@ from cxbot.delivery import Delivery
 from storage import desk as queries
 from storage import queries as base_queries
 from storage.database import Sessions
-from storage.models import Conversation
+from storage.models import Conversation, Escalation
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Desk:
                     ),
                 )
             await self._event(session, case_id, "escalation-claimed", who, now)
-        return await self._freshcard_of(case_id)
+        return await self._fresh_card(case_id)
 
     async def reply(self, case_id: int, who: Principal, text: str) -> Sent:
         """Send `text` to the customer in their channel (an `agent` transcript row); an open
@@ -211,7 +211,7 @@ class Desk:
             await self._event(
                 session, case_id, "escalation-status-changed", who, now, status=status
             )
-        return await self._freshcard_of(case_id)
+        return await self._fresh_card(case_id)
 
     async def resolve(
         self, case_id: int, who: Principal, *, outcome: str, note: str, ask: bool = True
@@ -238,6 +238,7 @@ class Desk:
         async with self.writer.transaction() as session:
             row = await self._row(session, case_id)
             await queries.lock_customer(session=session, customer_id=row.customer.id or 0)
+            await session.refresh(row.conversation)  # as it stands under the customer's lock
             asking = (
                 ask
                 and row.conversation.status == "handed_off"
@@ -273,11 +274,16 @@ class Desk:
                 conversation_id=row.conversation.id,
             )
             if report.failed:  # the customer cannot get it: nothing to wait for
-                await self._close_conversation(row.conversation.id or 0, now)
-        return await self._freshcard_of(case_id)
+                await self._unasked(case_id, row.conversation.id or 0, now)
+        return await self._fresh_card(case_id)
 
-    async def _close_conversation(self, conversation_id: int, now: datetime) -> None:
+    async def _unasked(self, case_id: int, conversation_id: int, now: datetime) -> None:
+        """The closing question could not be delivered: the case was not asked after all,
+        and the conversation closes."""
         async with self.writer.transaction() as session:
+            case = await session.get(Escalation, case_id)
+            if case is not None and case.closing_answer is None:
+                case.closing_asked_at = None
             conversation = await session.get(Conversation, conversation_id)
             if conversation is not None and conversation.status == "handed_off":
                 close_conversation(conversation, now)
@@ -288,7 +294,7 @@ class Desk:
             raise CaseMissing("desk.error.missing", f"no case {case_id}")
         return row
 
-    async def _freshcard_of(self, case_id: int) -> CaseCard:
+    async def _fresh_card(self, case_id: int) -> CaseCard:
         now = self.clock()
         async with self.sessions() as session:
             row = await self._row(session, case_id)

@@ -330,3 +330,17 @@ async def test_limits_show_the_window_and_quota(
     assert limits.refusal == "desk.limit.window_passed"
     sent = await desk.reply(1, ANN, "too late")
     assert sent.state == "failed" and sent.error is not None and "48-hour window" in sent.error
+
+
+async def test_a_closing_question_that_cannot_be_delivered_closes_the_conversation(
+    desk: Desk, chat: Chat, platform: Platform
+) -> None:
+    from bot.channel import Undeliverable
+
+    await detractor(chat)
+    platform.failures.append(Undeliverable("Forbidden: bot was blocked by the user"))
+    card = await desk.resolve(1, ANN, outcome="fixed", note="")
+    assert card.status == "resolved"
+    found = await desk.case(1)
+    assert found.closing_asked_at is None and found.conversation_status == "completed"
+    assert found.lines[-1].state == "failed"
