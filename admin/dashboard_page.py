@@ -29,18 +29,9 @@ MAX_TEXT = 64
 ECHARTS = "vendor/echarts-6.1.0/echarts.min.js"
 """Under the admin static folder; the version is in the path, so caches never mix two."""
 CHART_TEXTS = (
-    "dashboard.nps",
-    "dashboard.band",
-    "dashboard.answers",
-    "dashboard.score",
-    "dashboard.promoters",
-    "dashboard.passives",
-    "dashboard.detractors",
-    "dashboard.others",
-    "dashboard.agreeing",
-    "dashboard.ces",
-    "dashboard.csat",
-    "dashboard.scale",
+    "dashboard.nps", "dashboard.band", "dashboard.answers", "dashboard.score",
+    "dashboard.promoters", "dashboard.passives", "dashboard.detractors", "dashboard.others",
+    "dashboard.agreeing", "dashboard.ces", "dashboard.csat", "dashboard.scale",
 )
 
 

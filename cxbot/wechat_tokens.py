@@ -143,3 +143,4 @@ class SharedToken:
             )
         log.info("fetched a WeChat access token (stored: %s)", stored)
         return token
+
