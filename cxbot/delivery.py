@@ -429,7 +429,11 @@ class Delivery:
         async def beat() -> None:
             while hold.messages:
                 await asyncio.sleep(self.lease.total_seconds() / 3)
-                await self._renew(hold, self.clock())
+                try:
+                    await self._renew(hold, self.clock())
+                except Exception as exc:  # a slow or absent database: beat again, or the
+                    # lease runs out while the send waits and another sender sends it too
+                    log.warning("renewing a send's claim failed (%s); trying again", exc_kind(exc))
 
         task = asyncio.create_task(beat())
         try:
@@ -476,6 +480,11 @@ class Delivery:
                 error=error,
             )
         return Report(deferred=tuple(ids), error=error)
+
+
+def exc_kind(exc: Exception) -> str:
+    """What went wrong, without the message (it may quote SQL parameters)."""
+    return unavailable(exc) or type(exc).__name__
 
 
 def _one_reply(rows: Sequence[Message]) -> list[Message]:
