@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from admin import transcript_texts
+from admin import desk_texts, transcript_texts
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -58,8 +58,7 @@ TEXTS: dict[Language, dict[str, str]] = {
         "dashboard.bad_filter": "筛选条件有误，已忽略：{fields}",
         "dashboard.empty.title": "暂无答卷",
         "dashboard.empty": (
-            "当前筛选条件下还没有客户作答。"
-            "调整筛选条件，或等客户完成几次访谈后再来看看。"
+            "当前筛选条件下还没有客户作答。调整筛选条件，或等客户完成几次访谈后再来看看。"
         ),
         "dashboard.nps": "净推荐值（NPS）",
         "dashboard.nps.margin": "± {margin}（95% 置信区间，n = {n}）",
@@ -99,8 +98,7 @@ TEXTS: dict[Language, dict[str, str]] = {
         "dashboard.agreeing": "认同/满意",
         "dashboard.week_of": "{day} 当周",
         "dashboard.margin_note": (
-            "NPS 的误差范围采用调整 Wald 法（Rocks 2016）："
-            "样本量加 3，推荐者与贬损者各加 0.75。"
+            "NPS 的误差范围采用调整 Wald 法（Rocks 2016）：样本量加 3，推荐者与贬损者各加 0.75。"
         ),
         "login.title": "登录",
         "login.name": "用户名",
@@ -305,6 +303,9 @@ TEXTS: dict[Language, dict[str, str]] = {
 }
 for _language, _texts in transcript_texts.TEXTS.items():  # the transcript pages' texts
     TEXTS[_language].update(_texts)  # type: ignore[index]
+
+for _language in LANGUAGES:  # the agents' desk pages (admin/desk_texts.py)
+    TEXTS[_language].update(desk_texts.TEXTS[_language])
 
 
 def translator(language: Language) -> Translate:

@@ -19,7 +19,15 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from admin import access, dashboard_page, transcript_pages, transcripts_api
+from admin import (
+    access,
+    dashboard_page,
+    desk_api,
+    desk_pages,
+    desk_stream,
+    transcript_pages,
+    transcripts_api,
+)
 from admin import metrics as admin_metrics
 from admin.auth import AdminAuth, AuthConfig
 from admin.install import install as install_admin
@@ -31,6 +39,7 @@ from cxbot import api, api_docs, channels
 from cxbot.closing import expire_idle
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
+from cxbot.desk import Desk
 from cxbot.handoff import HandoffPolicy
 from cxbot.headers import SecurityHeaders
 from cxbot.runtime import Runtime
@@ -296,13 +305,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             flow_ids=lambda: sorted(loaded.flow.id for loaded in registry.all()),
         )
     )
+    desk = Desk(sessions=sessions, writer=service.writer, delivery=delivery, clock=service.clock)
+    app.state.desk = desk
+    app.include_router(desk_pages.router(desk))
+    app.include_router(
+        desk_stream.router(
+            desk, guard=access.api_role("agent"), poll=settings.desk_poll_seconds
+        )
+    )
+    app.include_router(desk_api.router(desk, guard=access.api_role("agent")))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    app.mount(
-        ADMIN_STATIC_PATH, StaticFiles(directory=str(ADMIN_STATIC)), name="admin-static"
-    )
+    app.mount(ADMIN_STATIC_PATH, StaticFiles(directory=str(ADMIN_STATIC)), name="admin-static")
     if settings.metrics:
         from cxbot import metrics
 

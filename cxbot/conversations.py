@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channel import History, Incoming, Recipient, Reply, Unavailable, pseudonym
 from cxbot import direct_handoff
 from cxbot.apology import apologize
+from cxbot.closing_question import ClosingTurn, take_answer
 from cxbot.envelopes import engine_inbound, outbound_from_row
 from cxbot.greetings import answered_recently, unsupported, welcome, written_in
 from cxbot.handoff import HandoffPolicy, customer_wrote, open_cases
@@ -202,8 +203,12 @@ class ConversationService:
             # messages a dead sender left, now claimed for this caller, go to this customer
             return replace(duplicate, recipient=_recipient(turn))
         running = await self._running(session, turn)
+        closing = await self._closing(session, turn, running)
+        if closing is not None:
+            running = None  # the conversation closed with the case
         if (
-            incoming.keyboards
+            closing is None
+            and incoming.keyboards
             and incoming.kind == "button"
             and tapped_old(
                 running.conversation if running else None,
@@ -212,7 +217,7 @@ class ConversationService:
             )
         ):
             return Reply((), stale=True, customer_id=customer_id)
-        starting = self._flow_to_start(incoming, running)
+        starting = None if closing and closing.answered else self._flow_to_start(incoming, running)
         quiet_until = await quiet_period_end(session, turn.customer, starting, turn.at)
         if quiet_until is not None and starting is not None:
             if incoming.kind == "trigger":
@@ -237,7 +242,7 @@ class ConversationService:
             save_state(running.conversation, closed, turn.at)
             turn.events.append((running.conversation.id, InterviewAbandoned("restarted")))
             running = None
-        turn.conversation = running.conversation if running else None
+        turn.conversation = running.conversation if running else turn.conversation
         inbound_row = await store_inbound(
             session=session,
             customer_id=customer_id,
@@ -270,6 +275,25 @@ class ConversationService:
             held_since=turn.held_since,
             recipient=_recipient(turn),
         )
+
+    async def _closing(
+        self, session: AsyncSession, turn: _Turn, running: _Open | None
+    ) -> ClosingTurn | None:
+        """A handed-off conversation whose case was resolved: the message answers the
+        closing question (recorded and thanked) or ends it unanswered."""
+        if running is None or running.conversation.status != "handed_off":
+            return None
+        if turn.incoming.kind == "trigger":  # an integrator's start is not the customer
+            return None
+        closing = await take_answer(
+            session=session, conversation=running.conversation, incoming=turn.incoming, at=turn.at
+        )
+        if closing is not None:
+            turn.events.extend((running.conversation.id, e) for e in closing.events)
+            turn.notes.extend(closing.notes)
+            if closing.answered:  # the answer belongs to the closed conversation
+                turn.conversation = running.conversation
+        return closing
 
     async def _customer(self, session: AsyncSession, incoming: Incoming) -> Customer:
         """The customer, created on first contact, its row locked for this transaction."""

@@ -38,7 +38,7 @@ from bot.channel import (
     Undeliverable,
     pseudonym,
 )
-from cxbot.envelopes import outbound_from_row
+from cxbot.envelopes import outbound_from_row, outbound_payload
 from flows.state import Outbound
 from storage import outbox, queries
 from storage.models import Message
@@ -147,6 +147,25 @@ class Delivery:
     ) -> Report:
         """Store `text` as a message to a known customer and deliver it (agent replies,
         notifications, campaigns)."""
+        return await self.send_message(
+            channel=channel,
+            customer_ref=customer_ref,
+            message=Outbound(text),
+            author=author,
+            conversation_id=conversation_id,
+        )
+
+    async def send_message(
+        self,
+        *,
+        channel: str,
+        customer_ref: str,
+        message: Outbound,
+        author: str = "agent",
+        conversation_id: int | None = None,
+    ) -> Report:
+        """Store a message (buttons and hint too) to a known customer and deliver it."""
+        text = message.text
         now = self.clock()
         async with self.writer.transaction() as session:
             customer = await queries.find_customer(
@@ -166,6 +185,7 @@ class Delivery:
                 direction="out",
                 author=author,
                 text=text,
+                payload=outbound_payload(message) if message.buttons or message.hint else None,
                 delivery_state="pending" if queued else "sending",
             )
             row.created_at = now
@@ -178,6 +198,18 @@ class Delivery:
             recipient = Recipient(channel, customer_ref, customer.last_inbound_at)
             hold = _Hold([(row.id, outbound_from_row(row))], now)
         return await self._deliver(recipient, hold)
+
+    async def sends_left(self, *, channel: str, customer_id: int, since: datetime) -> int | None:
+        """How many more sends the channel's per-customer-message quota allows since the
+        customer's last message at `since` (None: the channel has no quota)."""
+        sender = self.senders.get(channel)
+        if sender is None or sender.quota is None:
+            return None
+        async with self.writer.sessions() as session:
+            used = await outbox.sends_since(
+                session=session, customer_id=customer_id, since=since, excluding=()
+            )
+        return max(0, sender.quota - used)
 
     async def sweep(self) -> int:
         """Deliver what is due: deferred messages and those whose sender died; how many
@@ -397,7 +429,11 @@ class Delivery:
         async def beat() -> None:
             while hold.messages:
                 await asyncio.sleep(self.lease.total_seconds() / 3)
-                await self._renew(hold, self.clock())
+                try:
+                    await self._renew(hold, self.clock())
+                except Exception as exc:  # a slow or absent database: beat again, or the
+                    # lease runs out while the send waits and another sender sends it too
+                    log.warning("renewing a send's claim failed (%s); trying again", exc_kind(exc))
 
         task = asyncio.create_task(beat())
         try:
@@ -444,6 +480,11 @@ class Delivery:
                 error=error,
             )
         return Report(deferred=tuple(ids), error=error)
+
+
+def exc_kind(exc: Exception) -> str:
+    """What went wrong, without the message (it may quote SQL parameters)."""
+    return unavailable(exc) or type(exc).__name__
 
 
 def _one_reply(rows: Sequence[Message]) -> list[Message]:

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     customers whose case nobody picked up in time)."""
     delivery_sweep_seconds: float = Field(default=2.0, gt=0, le=600.0)
     """How often each process looks for outbound messages that are due."""
+    desk_poll_seconds: float = Field(default=1.0, gt=0, le=60.0)
+    """How often an open case page's live stream asks the database for news."""
     host: str = "127.0.0.1"
     """Address `cxbot serve` listens on."""
     port: int = 8000

@@ -52,6 +52,25 @@ BUILTIN: dict[str, dict[str, str]] = {
         "en": "This needs a person from our team: I'm passing your conversation to a "
         "colleague, who will reply here.",
     },
+    "closing_question": {
+        "zh": "您的问题解决了吗？",
+        "en": "Was your issue resolved?",
+    },
+    "closing_hint": {
+        "zh": "请回复 1（已解决）或 2（未解决）",
+        "en": "Reply 1 for yes or 2 for no",
+    },
+    "closing_yes": {"zh": "已解决", "en": "Yes"},
+    "closing_no": {"zh": "未解决", "en": "No"},
+    "closing_thanks_yes": {
+        "zh": "太好了，感谢您的反馈！",
+        "en": "Glad to hear it. Thank you for letting us know!",
+    },
+    "closing_thanks_no": {
+        "zh": "抱歉没能解决您的问题，我们已记录下来，会继续改进。感谢您的反馈！",
+        "en": "We're sorry it isn't resolved. We have noted it and will keep working on it. "
+        "Thank you for telling us.",
+    },
     "stopped": {
         "zh": "好的，本次调查已结束。感谢您抽出时间！",
         "en": "OK, this survey has ended. Thank you for your time!",

@@ -169,10 +169,25 @@ class Escalation(SQLModel, table=True):
     priority: str = Field(max_length=16)
     status: str = Field(default="open", max_length=16, index=True)
     """open, assigned, waiting, resolved or closed."""
-    due_at: datetime
+    due_at: datetime = Field(index=True)
     created_at: datetime = Field(default_factory=utcnow)
     resolved_at: datetime | None = None
+    """When the case was resolved or closed."""
     outcome: str | None = Field(default=None, max_length=200)
+    """The outcome code a resolving agent chose (`storage.desk.OUTCOMES`)."""
+    assigned_user_id: int | None = None
+    """The admin user who claimed the case (no foreign key: a removed user's cases stay)."""
+    assigned_name: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = None
+    first_reply_at: datetime | None = None
+    """When an agent's first reply to the customer was stored (the SLA's answer)."""
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    """The resolving agent's note."""
+    closing_asked_at: datetime | None = None
+    """When the closing question ("Was your issue resolved?") was sent."""
+    closing_answer: str | None = Field(default=None, max_length=8)
+    """The customer's answer to the closing question: yes, no, or NULL (none)."""
+    updated_at: datetime | None = None
     unattended_at: datetime | None = Field(default=None, index=True)
     """When the customer is told that nobody has picked the case up yet, unless an agent
     replied before (never before `due_at`); see cxbot/handoff.py."""
@@ -191,8 +206,16 @@ class AnswerTally(SQLModel, table=True):
     __table_args__ = (
         Index(
             "ix_answer_tally_slices",
-            "flow_id", "touchpoint", "journey_stage", "channel", "language",
-            "metric", "scale_low", "scale_high", "score", "answers",
+            "flow_id",
+            "touchpoint",
+            "journey_stage",
+            "channel",
+            "language",
+            "metric",
+            "scale_low",
+            "scale_high",
+            "score",
+            "answers",
         ),
         Index("ix_answer_tally_scores", "metric", "scale_low", "scale_high", "score", "answers"),
         {"sqlite_with_rowid": False},
@@ -336,3 +359,16 @@ def _index_answer(_mapper: Mapper[Answer], connection: Connection, answer: Answe
         search_index.insert_terms(
             connection, _search_table(), answer.conversation_id, [answer.text]
         )
+class EscalationNote(SQLModel, table=True):
+    """An agent's internal note on a case (never sent to the customer)."""
+
+    __tablename__ = "escalation_note"
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("escalation.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    author: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -166,12 +166,16 @@
     return send({ start: true });
   }).catch(function () { add("system", root.dataset.error); });
 
-  setInterval(function () {  // agent replies arrive here; so does an interview closed meanwhile
+  // agent replies arrive here (every 2 s while a person has the conversation, else every
+  // 5 s); so does an interview closed meanwhile
+  function poll() {
     var since = posted;
     request("GET").then(function (data) {
       render(data.messages.filter(function (m) { return m.direction === "out"; }));
       var current = posting === 0 && since === posted;
       if (own && current && !data.open && ENDED.indexOf(data.flow_status) >= 0) showEnded();
-    }).catch(function () {});
-  }, 5000);
+      setTimeout(poll, data.status === "handed_off" ? 2000 : 5000);
+    }).catch(function () { setTimeout(poll, 5000); });
+  }
+  setTimeout(poll, 2000);
 })();

@@ -220,3 +220,37 @@ async def test_an_agent_message_is_stored_and_delivered(
     assert report.complete and platform.received[-1] == "Hello from Amy"
     unknown = await delivery.send_text(channel=CHANNEL, customer_ref="nobody", text="Hi")
     assert unknown.error == "no test customer with this id" and not unknown.sent
+
+
+async def test_a_failed_renewal_does_not_stop_the_heartbeat(
+    sessions: Sessions,
+    registry_dir_clock: tuple[ConversationService, Clock],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from storage import outbox
+
+    service, clock = registry_dir_clock
+    real_renew, failures = outbox.renew, [OperationalError("UPDATE", {}, Exception("timeout"))]
+
+    async def flaky_renew(**kw: object) -> list[int]:
+        if failures:
+            raise failures.pop()
+        return await real_renew(**kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "renew", flaky_renew)
+    platform = Platform(stall=asyncio.Event())
+    reply = await Customer(service, "c-flaky").starts("nps", "en")
+    sending = asyncio.create_task(delivery_for(service, platform).deliver(reply))
+    await platform.stalled.wait()
+    clock.advance(seconds=0.9)
+    async with asyncio.timeout(10):
+        # the first beat fails (the database was slow); a later one renews the claim
+        while not await _claimed_at_least(sessions, clock):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    assert failures == []
+    clock.advance(seconds=0.9)
+    assert await delivery_for(service, Platform()).sweep() == 0  # still held: not sent twice
+    platform.stall.set()
+    assert (await sending).complete and platform.received == [reply.messages[0][1].text]
