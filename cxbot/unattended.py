@@ -56,7 +56,7 @@ async def _tell_one(
     case = await session.get(Escalation, case_id, populate_existing=True)
     if case is None or case.status not in handoffs.UNANSWERED or case.unattended_told_at:
         return 0
-    if await handoffs.agent_replied(
+    if case.first_reply_at is not None or await handoffs.agent_replied(
         session=session, conversation_id=conversation_id, since=case.created_at
     ):
         case.unattended_at = None  # answered after all: nothing to admit, ever

@@ -59,13 +59,15 @@ async def unattended(*, session: AsyncSession, now: datetime, limit: int) -> Seq
 
 
 async def agent_replied(*, session: AsyncSession, conversation_id: int, since: datetime) -> bool:
-    """Whether an agent wrote to the customer in this conversation since `since`."""
+    """Whether an agent wrote to the customer in this conversation since `since` (a reply
+    the platform refused does not count: the customer got nothing)."""
     statement = (
         select(Message.id)
         .where(
             col(Message.conversation_id) == conversation_id,
             col(Message.direction) == "out",
             col(Message.author) == "agent",
+            col(Message.delivery_state) != "failed",
             col(Message.created_at) >= since,
         )
         .limit(1)

@@ -435,3 +435,35 @@ async def test_after_the_notice_an_integrators_new_survey_may_start(
     assert [c.flow_id for c in await rows(sessions, Conversation)] == ["nps", "csat"]
     (case,) = await rows(sessions, Escalation)
     assert case.status == "open"
+
+
+async def test_an_agent_reply_through_the_desk_means_no_notice_a_failed_one_does_not(
+    service: ConversationService, sessions: Sessions, clock: Clock
+) -> None:
+    """The desk's reply (cxbot/desk.py) is an `agent` row; one the platform refused is not
+    a reply the customer got."""
+    delivery = Delivery(writer=service.writer, clock=clock)
+    ivy, jon = Customer(service, "ivy"), Customer(service, "jon")
+    replies = {}
+    for person in (ivy, jon):
+        await person.starts("nps", "en")
+        replies[person.ref] = await person.says("human")
+    clock.advance(minutes=10)
+    for person in (ivy, jon):
+        await delivery.send_text(
+            channel="test",
+            customer_ref=person.ref,
+            text="Hello, this is Li.",
+            conversation_id=replies[person.ref].conversation_id,
+        )
+    async with sessions() as session:
+        failed = (
+            await session.exec(select(Message).where(Message.text == "Hello, this is Li."))
+        ).all()
+        refused = next(m for m in failed if m.conversation_id == replies["jon"].conversation_id)
+        refused.delivery_state, refused.error = "failed", "refused: blocked by the user"
+        await session.commit()
+    clock.advance(hours=3)
+    assert await tell_unattended(service) == 1  # jon, whose reply never arrived
+    notices = await rows(sessions, Message, col(Message.text).startswith("We're sorry"))
+    assert [n.conversation_id for n in notices] == [replies["jon"].conversation_id]
