@@ -173,6 +173,11 @@ async def test_one_conversation_and_404s(api: httpx.AsyncClient, sessions: Sessi
         "/api/v1/conversations?cursor=b2147483648",
         "/api/v1/answers.csv?band=x",
         "/api/v1/answers.csv?from=2026-02-30",
+        # date-times Python parses but cannot turn into UTC (a 500 before)
+        "/api/v1/conversations?from=0001-01-01T00:00:00%2B14:00",
+        "/api/v1/conversations?to=9999-12-31T23:59:59-05:00",
+        "/api/v1/conversations?to=0001-01-01T00:00:00%2B01:00",
+        "/api/v1/answers.csv?to=9999-12-31T23:59:59-05:00",
     ],
 )
 async def test_bad_parameters_are_4xx(api: httpx.AsyncClient, path: str) -> None:
