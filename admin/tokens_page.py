@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -13,9 +13,12 @@ from admin.access import ROLES, Principal, page_role, require_csrf
 from admin.auth import AdminAuth
 from admin.rendering import flash, language_of, render
 from storage import api_tokens
+from storage.conversation_list import MAX_ID
 
 PAGE = "/admin/tokens"
 Admin = Annotated[Principal, Depends(page_role("admin"))]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""An id a row can have (a larger one was a 500: INTEGER overflow on both databases)."""
 
 
 def router(auth: AdminAuth) -> APIRouter:
@@ -59,7 +62,7 @@ def router(auth: AdminAuth) -> APIRouter:
         return await page(request, created=created)
 
     @pages.post(PAGE + "/{token_id}/revoke", dependencies=[Depends(require_csrf)])
-    async def revoke_token(request: Request, _admin: Admin, token_id: int) -> Response:
+    async def revoke_token(request: Request, _admin: Admin, token_id: RowId) -> Response:
         """Revoke a token: it stops working at once."""
         async with auth.writer.transaction() as session:
             token = await api_tokens.revoke(session=session, token_id=token_id, now=auth.clock())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
@@ -17,11 +17,14 @@ from admin.access import ROLES, Principal, page_role, require_csrf
 from admin.auth import AdminAuth
 from admin.rendering import flash, language_of, render
 from storage import users
+from storage.conversation_list import MAX_ID
 
 PAGE = "/admin/users"
 NAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
 """A user name: 1-64 characters, no spaces or control characters."""
 Admin = Annotated[Principal, Depends(page_role("admin"))]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""An id a row can have (a larger one was a 500: INTEGER overflow on both databases)."""
 Checked = [Depends(require_csrf)]
 
 
@@ -97,7 +100,7 @@ def router(auth: AdminAuth) -> APIRouter:
 
     @pages.post(PAGE + "/{user_id}/role", dependencies=Checked)
     async def change_role(
-        request: Request, _admin: Admin, user_id: int, role: Annotated[str, Form(max_length=16)]
+        request: Request, _admin: Admin, user_id: RowId, role: Annotated[str, Form(max_length=16)]
     ) -> Response:
         """Give a user another role (never demoting the last admin)."""
         if role not in ROLES:
@@ -116,7 +119,7 @@ def router(auth: AdminAuth) -> APIRouter:
     async def reset_password(
         request: Request,
         _admin: Admin,
-        user_id: int,
+        user_id: RowId,
         password: Annotated[str, Form(max_length=passwords.MAX_LENGTH)],
     ) -> Response:
         """Set a new password; the user's sessions end."""
@@ -133,7 +136,7 @@ def router(auth: AdminAuth) -> APIRouter:
         return done(request, "users.password_reset", name=user.name)
 
     @pages.post(PAGE + "/{user_id}/remove", dependencies=Checked)
-    async def remove_user(request: Request, _admin: Admin, user_id: int) -> Response:
+    async def remove_user(request: Request, _admin: Admin, user_id: RowId) -> Response:
         """Remove a user and end their sessions (never the last admin)."""
         try:
             async with auth.writer.transaction() as session:

@@ -136,6 +136,24 @@ async def test_a_malformed_form_is_a_4xx(signed_in: dict[str, Visitor]) -> None:
         assert 400 <= response.status_code < 500, (path, response.status_code)
 
 
+@pytest.mark.backends("sqlite", "postgresql")
+@pytest.mark.parametrize("user_id", ["2147483648", "99999999999999999999", "0", "-1"])
+async def test_an_id_no_row_can_have_is_a_4xx(
+    signed_in: dict[str, Visitor], backend: str, user_id: str
+) -> None:
+    """Out of INTEGER range was a 500 (SQLite: OverflowError; PostgreSQL: the driver)."""
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    for path, form in [
+        (f"/admin/users/{user_id}/role", {"role": "viewer"}),
+        (f"/admin/users/{user_id}/password", {"password": "a long enough one"}),
+        (f"/admin/users/{user_id}/remove", {}),
+        (f"/admin/tokens/{user_id}/revoke", {}),
+    ]:
+        response = await admin.post(path, form)
+        assert 400 <= response.status_code < 500, (backend, path, response.status_code)
+
+
 @pytest.mark.parametrize(
     ("content_type", "body"),
     [
