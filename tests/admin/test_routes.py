@@ -114,6 +114,24 @@ async def test_the_csrf_token_may_come_in_a_header(signed_in: dict[str, Visitor]
     assert 'data-user="dee"' in (await admin.get("/admin/users")).text
 
 
+async def test_a_bearer_header_does_not_excuse_a_cookie_form_from_csrf(
+    signed_in: dict[str, Visitor],
+) -> None:
+    """The pages take the session, never the bearer token: any `Authorization: Bearer`
+    value used to skip the CSRF check while the cookie still signed the form."""
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    form = {"name": "mallory", "role": "admin", "password": "a long enough one"}
+    for header in ("Bearer nonsense", "bearer cxb_forged"):
+        response = await admin.http.post(
+            "/admin/users", data=form, headers={"Authorization": header}
+        )
+        assert response.status_code == 403, header
+    refused = await admin.http.post("/admin/logout", headers={"Authorization": "Bearer x"})
+    assert refused.status_code == 403
+    assert "mallory" not in (await admin.get("/admin/users")).text
+
+
 async def test_sign_out_needs_the_csrf_token(signed_in: dict[str, Visitor]) -> None:
     viewer = signed_in["viewer"]
     refused = await viewer.post("/admin/logout", csrf=False)
