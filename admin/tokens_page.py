@@ -12,6 +12,7 @@ from admin import i18n, tokens
 from admin.access import ROLES, Principal, page_role, require_csrf
 from admin.auth import AdminAuth
 from admin.rendering import flash, language_of, render
+from admin.users_page import has_hidden
 from storage import api_tokens
 from storage.conversation_list import MAX_ID
 
@@ -52,7 +53,7 @@ def router(auth: AdminAuth) -> APIRouter:
         """Make a token and show it this once."""
         name = name.strip()
         t = i18n.translator(language_of(request))
-        if not 1 <= len(name) <= 64 or any(ord(c) < 32 for c in name):
+        if not 1 <= len(name) <= 64 or has_hidden(name):
             return await page(request, status_code=400, error=t("tokens.error.name"))
         if role not in ROLES:
             return await page(request, status_code=400, error=t("users.error.role"))

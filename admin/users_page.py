@@ -5,6 +5,7 @@ one re-renders the page with the reason (400) or 409 for the last admin."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -28,9 +29,19 @@ RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Checked = [Depends(require_csrf)]
 
 
+HIDDEN = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+"""Unicode categories a name may not hold: control, format (zero-width, bidi overrides, soft
+hyphen, BOM), private, unassigned; `ann` + U+200B would look exactly like `ann`."""
+
+
+def has_hidden(text: str) -> bool:
+    """Whether `text` holds a character that shows as nothing or reorders what follows."""
+    return any(unicodedata.category(c) in HIDDEN for c in text)
+
+
 def name_problem(name: str) -> str | None:
     """The text key saying why a user name is refused, or None."""
-    return None if NAME.fullmatch(name) else "users.error.name"
+    return None if NAME.fullmatch(name) and not has_hidden(name) else "users.error.name"
 
 
 def router(auth: AdminAuth) -> APIRouter:

@@ -139,6 +139,25 @@ async def test_sign_out_needs_the_csrf_token(signed_in: dict[str, Visitor]) -> N
     assert (await viewer.get("/admin")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["ann\u200b", "\u202eann", "an\u00adn", "\ufeffann", "ann\u2063"],
+    ids=["zero-width-space", "right-to-left-override", "soft-hyphen", "bom", "invisible-sep"],
+)
+async def test_a_name_with_invisible_characters_is_refused(
+    signed_in: dict[str, Visitor], name: str
+) -> None:
+    """`ann` + U+200B looked exactly like `ann` on the users page (and in `created_by`)."""
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    added = await admin.post("/admin/users", {"name": name, "role": "admin", "password": "p" * 12})
+    assert added.status_code == 400, added.status_code
+    await admin.get("/admin/tokens")
+    token = await admin.post("/admin/tokens", {"name": name, "role": "admin"})
+    assert token.status_code == 400, token.status_code
+    assert "cxb_" not in token.text
+
+
 async def test_a_malformed_form_is_a_4xx(signed_in: dict[str, Visitor]) -> None:
     admin = signed_in["admin"]
     await admin.get("/admin/users")
