@@ -124,7 +124,8 @@ class AdminAuth:
 
     async def sign_in(self, request: Request, name: str, password: str) -> SignIn:
         """Check a name and password under the limit; on success start a new session
-        (a new cookie content: whatever was planted in the old one is dropped)."""
+        (a new cookie content: whatever was planted in the old one is dropped, and the
+        session it held, if any, ends)."""
         limit = self.config.limit
         now = self.clock()
         window = limit.window_start(now)
@@ -154,7 +155,11 @@ class AdminAuth:
         if not ok or user is None or user.id is None:
             return SignIn("failed")
         session_id = secrets.token_urlsafe(32)
+        cookie = session_of(request)
+        previous = None if cookie is None else cookie.get("sid")
         async with self.writer.transaction() as session:
+            if isinstance(previous, str) and previous:  # the session this cookie held ends
+                await users.end_session(session=session, session_hash=_hash(previous))
             await sign_in_attempts.purge(session=session, before=limit.counted_since(now))
             await users.purge_sessions(session=session, now=now)
             await sign_in_attempts.forget(session=session, subject=subjects[0][0])
@@ -172,7 +177,6 @@ class AdminAuth:
                 now=now,
                 expires=now + self.config.session_lifetime,
             )
-        cookie = session_of(request)
         if cookie is not None:
             cookie.clear()
             cookie.update({"sid": session_id, "csrf": secrets.token_urlsafe(32)})

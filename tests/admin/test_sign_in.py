@@ -91,6 +91,27 @@ async def test_signing_out_ends_the_session_even_for_a_copied_cookie(
     assert (await thief.get("/admin")).status_code == 303
 
 
+async def test_signing_in_again_ends_the_session_the_cookie_held(
+    app: FastAPI, visitors: list[Visitor]
+) -> None:
+    """A second sign-in in the same browser (bo on ann's forgotten session) replaced the
+    cookie but left ann's session alive for hours behind any copy of the old cookie."""
+    await add_user(app, "ann", "admin")
+    await add_user(app, "bo", "viewer")
+    browser = Visitor(app)
+    visitors.append(browser)
+    await browser.sign_in("ann")
+    await browser.get("/admin")
+    copied = dict(browser.http.cookies)
+    again = await browser.post("/admin/login", {"name": "bo", "password": PASSWORD})
+    assert again.status_code == 303
+    assert (await browser.get("/admin/users")).status_code == 403  # bo now
+    thief = Visitor(app)
+    visitors.append(thief)
+    thief.http.cookies.update(copied)
+    assert (await thief.get("/admin/users")).status_code == 303
+
+
 async def test_a_session_expires(app: FastAPI, visitors: list[Visitor]) -> None:
     clock = Clock()
     app.state.admin_auth.clock = clock
