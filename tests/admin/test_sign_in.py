@@ -240,3 +240,25 @@ async def test_many_names_from_one_address_are_limited_too(
         response = await visitor.sign_in(f"name-{attempt}", "guess")
         assert response.status_code == 400, attempt
     assert (await visitor.sign_in("one-more", "guess")).status_code == 429
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+async def test_a_limited_address_adds_no_rows(
+    app: FastAPI, visitors: list[Visitor], backend: str
+) -> None:
+    """Refused attempts still stored a window per new name: one address could grow
+    `sign_in_attempt` without bound (only a successful sign-in purges it)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from storage.models import SignInAttempt
+
+    visitor = Visitor(app)
+    visitors.append(visitor)
+    limit = app.state.admin_auth.config.limit
+    for attempt in range(limit.per_address + 40):
+        response = await visitor.sign_in(f"name-{attempt}", "guess")
+        assert response.status_code == (400 if attempt < limit.per_address else 429), attempt
+    async with app.state.admin_auth.sessions() as session:
+        rows = (await session.exec(select(func.count()).select_from(SignInAttempt))).one()
+    assert rows <= limit.per_address + 1, rows  # a window per name tried, and the address
