@@ -180,12 +180,15 @@ async def _csrf_matches(request: Request) -> bool:
 async def require_csrf(request: Request) -> None:
     """Refuse (403) a state-changing request without the session's CSRF token.
 
-    A request with a bearer token is not checked here: browsers never add one by
-    themselves, so no other site can forge it (`api_role` checks the token itself).
+    An API request with a bearer token is not checked here: browsers never add one by
+    themselves, so no other site can forge it (`api_role` checks the token itself). Pages
+    take only the session, so there a bearer header excuses nothing.
     """
     if request.method in SAFE_METHODS:
         return
-    if request.headers.get("authorization", "").lower().startswith("bearer "):
+    if request.url.path.startswith("/api/") and request.headers.get(
+        "authorization", ""
+    ).lower().startswith("bearer "):
         return
     if not await _csrf_matches(request):
         raise PageRefused(403, reason="csrf")

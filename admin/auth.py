@@ -124,25 +124,28 @@ class AdminAuth:
 
     async def sign_in(self, request: Request, name: str, password: str) -> SignIn:
         """Check a name and password under the limit; on success start a new session
-        (a new cookie content: whatever was planted in the old one is dropped)."""
+        (a new cookie content: whatever was planted in the old one is dropped, and the
+        session it held, if any, ends)."""
         limit = self.config.limit
         now = self.clock()
         window = limit.window_start(now)
         address = request.client.host if request.client else "unknown"
-        subjects = (
-            (f"user:{name.casefold()}"[:200], limit.per_user),
-            (f"ip:{address}", limit.per_address),
-        )
+        by_address = f"ip:{address}"
+        by_name = f"user:{name.casefold()}"[:200]
         over = False
         async with self.writer.transaction() as session:
-            for subject, most in subjects:
+            # the address first: once it is over its limit, a refused attempt stores no
+            # window for its name (else one address could add rows without end)
+            for subject, most in ((by_address, limit.per_address), (by_name, limit.per_user)):
                 await sign_in_attempts.count_attempt(
                     session=session, subject=subject, window_start=window
                 )
                 counted = await sign_in_attempts.attempts_since(
                     session=session, subject=subject, since=limit.counted_since(now)
                 )
-                over = over or counted > most
+                if counted > most:
+                    over = True
+                    break
         if over:
             return SignIn("limited", limit.retry_minutes(now))
         async with self.sessions() as session:
@@ -154,12 +157,16 @@ class AdminAuth:
         if not ok or user is None or user.id is None:
             return SignIn("failed")
         session_id = secrets.token_urlsafe(32)
+        cookie = session_of(request)
+        previous = None if cookie is None else cookie.get("sid")
         async with self.writer.transaction() as session:
+            if isinstance(previous, str) and previous:  # the session this cookie held ends
+                await users.end_session(session=session, session_hash=_hash(previous))
             await sign_in_attempts.purge(session=session, before=limit.counted_since(now))
             await users.purge_sessions(session=session, now=now)
-            await sign_in_attempts.forget(session=session, subject=subjects[0][0])
+            await sign_in_attempts.forget(session=session, subject=by_name)
             await sign_in_attempts.uncount_attempt(
-                session=session, subject=subjects[1][0], window_start=window
+                session=session, subject=by_address, window_start=window
             )
             if new_hash is not None:
                 await users.set_password_hash(
@@ -172,7 +179,6 @@ class AdminAuth:
                 now=now,
                 expires=now + self.config.session_lifetime,
             )
-        cookie = session_of(request)
         if cookie is not None:
             cookie.clear()
             cookie.update({"sid": session_id, "csrf": secrets.token_urlsafe(32)})

@@ -8,9 +8,12 @@ the next successful sign-in (`check` returns the new hash).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import secrets
+import weakref
 
+import anyio
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -21,6 +24,21 @@ MAX_LENGTH = 1024
 """Longer input is refused before hashing (a megabyte password costs CPU, not security)."""
 
 HASHER = PasswordHasher()
+PARALLEL_HASHES = 4
+"""At most this many hashes or checks run at once (each takes 64 MiB): a burst of sign-ins,
+from many addresses, waits its turn instead of taking gigabytes."""
+_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    """The running loop's limiter (one per loop: a limiter belongs to the loop it ran on)."""
+    loop = asyncio.get_running_loop()
+    found = _LIMITERS.get(loop)
+    if found is None:
+        found = _LIMITERS[loop] = anyio.CapacityLimiter(PARALLEL_HASHES)
+    return found
 
 
 @functools.cache
@@ -44,7 +62,7 @@ def hash_now(password: str) -> str:
 
 async def hash_password(password: str) -> str:
     """The argon2id hash of `password`, made in a worker thread."""
-    return await anyio.to_thread.run_sync(HASHER.hash, password)
+    return await anyio.to_thread.run_sync(HASHER.hash, password, limiter=_limiter())
 
 
 def _check(stored_hash: str | None, password: str) -> tuple[bool, str | None]:
@@ -62,7 +80,7 @@ def _check(stored_hash: str | None, password: str) -> tuple[bool, str | None]:
 async def check(stored_hash: str | None, password: str) -> tuple[bool, str | None]:
     """(whether `password` matches, a new hash to store when the old one is outdated);
     `stored_hash=None` (no such user) takes as long and is always False."""
-    return await anyio.to_thread.run_sync(_check, stored_hash, password)
+    return await anyio.to_thread.run_sync(_check, stored_hash, password, limiter=_limiter())
 
 
 def random_password() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -12,10 +12,14 @@ from admin import i18n, tokens
 from admin.access import ROLES, Principal, page_role, require_csrf
 from admin.auth import AdminAuth
 from admin.rendering import flash, language_of, render
+from admin.users_page import has_hidden
 from storage import api_tokens
+from storage.conversation_list import MAX_ID
 
 PAGE = "/admin/tokens"
 Admin = Annotated[Principal, Depends(page_role("admin"))]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""An id a row can have (a larger one was a 500: INTEGER overflow on both databases)."""
 
 
 def router(auth: AdminAuth) -> APIRouter:
@@ -49,7 +53,7 @@ def router(auth: AdminAuth) -> APIRouter:
         """Make a token and show it this once."""
         name = name.strip()
         t = i18n.translator(language_of(request))
-        if not 1 <= len(name) <= 64 or any(ord(c) < 32 for c in name):
+        if not 1 <= len(name) <= 64 or has_hidden(name):
             return await page(request, status_code=400, error=t("tokens.error.name"))
         if role not in ROLES:
             return await page(request, status_code=400, error=t("users.error.role"))
@@ -59,7 +63,7 @@ def router(auth: AdminAuth) -> APIRouter:
         return await page(request, created=created)
 
     @pages.post(PAGE + "/{token_id}/revoke", dependencies=[Depends(require_csrf)])
-    async def revoke_token(request: Request, _admin: Admin, token_id: int) -> Response:
+    async def revoke_token(request: Request, _admin: Admin, token_id: RowId) -> Response:
         """Revoke a token: it stops working at once."""
         async with auth.writer.transaction() as session:
             token = await api_tokens.revoke(session=session, token_id=token_id, now=auth.clock())

@@ -40,9 +40,11 @@ def parse_moment(name: str, value: str | None, *, end: bool) -> datetime | None:
             moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return moment + timedelta(days=1) if end else moment
         parsed = datetime.fromisoformat(text)
+        # in UTC now: year 1 at +14:00 or year 9999 at -05:00 has no UTC time (OverflowError
+        # here, not a 500 when the query binds it)
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError):
         raise _invalid(name, "expected YYYY-MM-DD or an ISO 8601 date-time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 Text64 = Annotated[str | None, Query(max_length=64)]

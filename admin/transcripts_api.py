@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from fastapi.responses import StreamingResponse
 
 from admin.answers_csv import BATCH, answers_csv
@@ -24,6 +24,8 @@ from storage.transcripts import Transcript, load_transcript
 
 Query = Annotated[ListQuery, Depends(list_query)]
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+NO_STORE = {"Cache-Control": "no-store"}
+"""Customer text stays out of browser and proxy caches (the pages and the CSV say so too)."""
 
 
 def _time(value: datetime | None) -> str | None:
@@ -138,8 +140,9 @@ def api_router(
     api = APIRouter(prefix="/api/v1", tags=["transcripts"], dependencies=[Depends(agent)])
 
     @api.get("/conversations")
-    async def conversations(query: Query) -> dict[str, Any]:
+    async def conversations(query: Query, response: Response) -> dict[str, Any]:
         """Conversations, newest first, filtered; `next_cursor` fetches the older ones."""
+        response.headers.update(NO_STORE)
         async with reading(sessions) as session:
             page = await list_conversations(
                 session=session, filters=query.filters, cursor=query.cursor, limit=query.limit
@@ -151,8 +154,9 @@ def api_router(
             }
 
     @api.get("/conversations/{conversation_id}")
-    async def conversation(conversation_id: ConversationId) -> dict[str, Any]:
+    async def conversation(conversation_id: ConversationId, response: Response) -> dict[str, Any]:
         """One conversation: messages, answers, metrics, events, escalations."""
+        response.headers.update(NO_STORE)
         async with reading(sessions) as session:
             found = await load_transcript(session=session, conversation_id=conversation_id)
             if found is None:
@@ -168,7 +172,7 @@ def api_router(
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="answers-{stamp}.csv"',
-                "Cache-Control": "no-store",
+                **NO_STORE,
             },
         )
 

@@ -5,9 +5,10 @@ one re-renders the page with the reason (400) or 409 for the last admin."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
@@ -17,17 +18,30 @@ from admin.access import ROLES, Principal, page_role, require_csrf
 from admin.auth import AdminAuth
 from admin.rendering import flash, language_of, render
 from storage import users
+from storage.conversation_list import MAX_ID
 
 PAGE = "/admin/users"
 NAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,64}")
 """A user name: 1-64 characters, no spaces or control characters."""
 Admin = Annotated[Principal, Depends(page_role("admin"))]
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""An id a row can have (a larger one was a 500: INTEGER overflow on both databases)."""
 Checked = [Depends(require_csrf)]
+
+
+HIDDEN = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+"""Unicode categories a name may not hold: control, format (zero-width, bidi overrides, soft
+hyphen, BOM), private, unassigned; `ann` + U+200B would look exactly like `ann`."""
+
+
+def has_hidden(text: str) -> bool:
+    """Whether `text` holds a character that shows as nothing or reorders what follows."""
+    return any(unicodedata.category(c) in HIDDEN for c in text)
 
 
 def name_problem(name: str) -> str | None:
     """The text key saying why a user name is refused, or None."""
-    return None if NAME.fullmatch(name) else "users.error.name"
+    return None if NAME.fullmatch(name) and not has_hidden(name) else "users.error.name"
 
 
 def router(auth: AdminAuth) -> APIRouter:
@@ -97,7 +111,7 @@ def router(auth: AdminAuth) -> APIRouter:
 
     @pages.post(PAGE + "/{user_id}/role", dependencies=Checked)
     async def change_role(
-        request: Request, _admin: Admin, user_id: int, role: Annotated[str, Form(max_length=16)]
+        request: Request, _admin: Admin, user_id: RowId, role: Annotated[str, Form(max_length=16)]
     ) -> Response:
         """Give a user another role (never demoting the last admin)."""
         if role not in ROLES:
@@ -116,7 +130,7 @@ def router(auth: AdminAuth) -> APIRouter:
     async def reset_password(
         request: Request,
         _admin: Admin,
-        user_id: int,
+        user_id: RowId,
         password: Annotated[str, Form(max_length=passwords.MAX_LENGTH)],
     ) -> Response:
         """Set a new password; the user's sessions end."""
@@ -133,7 +147,7 @@ def router(auth: AdminAuth) -> APIRouter:
         return done(request, "users.password_reset", name=user.name)
 
     @pages.post(PAGE + "/{user_id}/remove", dependencies=Checked)
-    async def remove_user(request: Request, _admin: Admin, user_id: int) -> Response:
+    async def remove_user(request: Request, _admin: Admin, user_id: RowId) -> Response:
         """Remove a user and end their sessions (never the last admin)."""
         try:
             async with auth.writer.transaction() as session:

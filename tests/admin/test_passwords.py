@@ -62,3 +62,39 @@ def test_new_passwords_need_ten_characters() -> None:
     assert passwords.problem("1234567890") is None
     assert passwords.problem("x" * 1025) == "long"
     assert len(passwords.random_password()) == 20
+
+
+async def test_parallel_sign_ins_hash_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each argon2 call takes 64 MiB: forty sign-ins at once (anyio's default thread count,
+    and the per-address limit counts nothing across many IPv6 addresses) took 2.5 GiB."""
+    import time
+
+    import anyio
+
+    lock = threading.Lock()
+    running = most = 0
+
+    class Slow:
+        def verify(self, _hash: str, _password: str) -> bool:
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.02)
+            with lock:
+                running -= 1
+            return True
+
+        def check_needs_rehash(self, _hash: str) -> bool:
+            return False
+
+        def hash(self, _password: str) -> str:
+            self.verify("", "")
+            return "hash"
+
+    monkeypatch.setattr(passwords, "HASHER", Slow())
+    async with anyio.create_task_group() as group:
+        for _ in range(20):
+            group.start_soon(passwords.check, "stored", "guess")
+            group.start_soon(passwords.hash_password, "a new one")
+    assert 1 <= most <= passwords.PARALLEL_HASHES, most

@@ -114,11 +114,48 @@ async def test_the_csrf_token_may_come_in_a_header(signed_in: dict[str, Visitor]
     assert 'data-user="dee"' in (await admin.get("/admin/users")).text
 
 
+async def test_a_bearer_header_does_not_excuse_a_cookie_form_from_csrf(
+    signed_in: dict[str, Visitor],
+) -> None:
+    """The pages take the session, never the bearer token: any `Authorization: Bearer`
+    value used to skip the CSRF check while the cookie still signed the form."""
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    form = {"name": "mallory", "role": "admin", "password": "a long enough one"}
+    for header in ("Bearer nonsense", "bearer cxb_forged"):
+        response = await admin.http.post(
+            "/admin/users", data=form, headers={"Authorization": header}
+        )
+        assert response.status_code == 403, header
+    refused = await admin.http.post("/admin/logout", headers={"Authorization": "Bearer x"})
+    assert refused.status_code == 403
+    assert "mallory" not in (await admin.get("/admin/users")).text
+
+
 async def test_sign_out_needs_the_csrf_token(signed_in: dict[str, Visitor]) -> None:
     viewer = signed_in["viewer"]
     refused = await viewer.post("/admin/logout", csrf=False)
     assert refused.status_code == 403
     assert (await viewer.get("/admin")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ann\u200b", "\u202eann", "an\u00adn", "\ufeffann", "ann\u2063"],
+    ids=["zero-width-space", "right-to-left-override", "soft-hyphen", "bom", "invisible-sep"],
+)
+async def test_a_name_with_invisible_characters_is_refused(
+    signed_in: dict[str, Visitor], name: str
+) -> None:
+    """`ann` + U+200B looked exactly like `ann` on the users page (and in `created_by`)."""
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    added = await admin.post("/admin/users", {"name": name, "role": "admin", "password": "p" * 12})
+    assert added.status_code == 400, added.status_code
+    await admin.get("/admin/tokens")
+    token = await admin.post("/admin/tokens", {"name": name, "role": "admin"})
+    assert token.status_code == 400, token.status_code
+    assert "cxb_" not in token.text
 
 
 async def test_a_malformed_form_is_a_4xx(signed_in: dict[str, Visitor]) -> None:
@@ -134,6 +171,24 @@ async def test_a_malformed_form_is_a_4xx(signed_in: dict[str, Visitor]) -> None:
     ]:
         response = await admin.post(path, form)
         assert 400 <= response.status_code < 500, (path, response.status_code)
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+@pytest.mark.parametrize("user_id", ["2147483648", "99999999999999999999", "0", "-1"])
+async def test_an_id_no_row_can_have_is_a_4xx(
+    signed_in: dict[str, Visitor], backend: str, user_id: str
+) -> None:
+    """Out of INTEGER range was a 500 (SQLite: OverflowError; PostgreSQL: the driver)."""
+    admin = signed_in["admin"]
+    await admin.get("/admin/users")
+    for path, form in [
+        (f"/admin/users/{user_id}/role", {"role": "viewer"}),
+        (f"/admin/users/{user_id}/password", {"password": "a long enough one"}),
+        (f"/admin/users/{user_id}/remove", {}),
+        (f"/admin/tokens/{user_id}/revoke", {}),
+    ]:
+        response = await admin.post(path, form)
+        assert 400 <= response.status_code < 500, (backend, path, response.status_code)
 
 
 @pytest.mark.parametrize(

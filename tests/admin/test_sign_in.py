@@ -91,6 +91,27 @@ async def test_signing_out_ends_the_session_even_for_a_copied_cookie(
     assert (await thief.get("/admin")).status_code == 303
 
 
+async def test_signing_in_again_ends_the_session_the_cookie_held(
+    app: FastAPI, visitors: list[Visitor]
+) -> None:
+    """A second sign-in in the same browser (bo on ann's forgotten session) replaced the
+    cookie but left ann's session alive for hours behind any copy of the old cookie."""
+    await add_user(app, "ann", "admin")
+    await add_user(app, "bo", "viewer")
+    browser = Visitor(app)
+    visitors.append(browser)
+    await browser.sign_in("ann")
+    await browser.get("/admin")
+    copied = dict(browser.http.cookies)
+    again = await browser.post("/admin/login", {"name": "bo", "password": PASSWORD})
+    assert again.status_code == 303
+    assert (await browser.get("/admin/users")).status_code == 403  # bo now
+    thief = Visitor(app)
+    visitors.append(thief)
+    thief.http.cookies.update(copied)
+    assert (await thief.get("/admin/users")).status_code == 303
+
+
 async def test_a_session_expires(app: FastAPI, visitors: list[Visitor]) -> None:
     clock = Clock()
     app.state.admin_auth.clock = clock
@@ -219,3 +240,25 @@ async def test_many_names_from_one_address_are_limited_too(
         response = await visitor.sign_in(f"name-{attempt}", "guess")
         assert response.status_code == 400, attempt
     assert (await visitor.sign_in("one-more", "guess")).status_code == 429
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+async def test_a_limited_address_adds_no_rows(
+    app: FastAPI, visitors: list[Visitor], backend: str
+) -> None:
+    """Refused attempts still stored a window per new name: one address could grow
+    `sign_in_attempt` without bound (only a successful sign-in purges it)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from storage.models import SignInAttempt
+
+    visitor = Visitor(app)
+    visitors.append(visitor)
+    limit = app.state.admin_auth.config.limit
+    for attempt in range(limit.per_address + 40):
+        response = await visitor.sign_in(f"name-{attempt}", "guess")
+        assert response.status_code == (400 if attempt < limit.per_address else 429), attempt
+    async with app.state.admin_auth.sessions() as session:
+        rows = (await session.exec(select(func.count()).select_from(SignInAttempt))).one()
+    assert rows <= limit.per_address + 1, rows  # a window per name tried, and the address

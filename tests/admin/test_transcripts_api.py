@@ -133,6 +133,16 @@ async def test_search_gives_a_snippet_with_highlights(
     assert "snippet" not in (await listed(api))["items"][0]
 
 
+async def test_customer_text_is_never_cached(api: httpx.AsyncClient, sessions: Sessions) -> None:
+    """The pages and the CSV said `no-store`; the JSON with the same customer text did not
+    (a browser kept it on disk, a shared cache could keep a cookie-authenticated one)."""
+    ref = await store(sessions, Interview(score=1, comment="我的手机号 13800000000"))
+    for path in ("/api/v1/conversations", f"/api/v1/conversations/{ref}", "/api/v1/answers.csv"):
+        response = await api.get(path)
+        assert response.status_code == 200, path
+        assert response.headers.get("cache-control") == "no-store", path
+
+
 async def test_one_conversation_and_404s(api: httpx.AsyncClient, sessions: Sessions) -> None:
     ref = await store(
         sessions, Interview(score=1, comment="<script>alert(1)</script>", escalated=True)
@@ -173,6 +183,11 @@ async def test_one_conversation_and_404s(api: httpx.AsyncClient, sessions: Sessi
         "/api/v1/conversations?cursor=b2147483648",
         "/api/v1/answers.csv?band=x",
         "/api/v1/answers.csv?from=2026-02-30",
+        # date-times Python parses but cannot turn into UTC (a 500 before)
+        "/api/v1/conversations?from=0001-01-01T00:00:00%2B14:00",
+        "/api/v1/conversations?to=9999-12-31T23:59:59-05:00",
+        "/api/v1/conversations?to=0001-01-01T00:00:00%2B01:00",
+        "/api/v1/answers.csv?to=9999-12-31T23:59:59-05:00",
     ],
 )
 async def test_bad_parameters_are_4xx(api: httpx.AsyncClient, path: str) -> None:
