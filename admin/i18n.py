@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+from admin.loop_texts import LOOP_TEXTS
+
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 DEFAULT: Language = "zh"
@@ -301,6 +303,9 @@ TEXTS: dict[Language, dict[str, str]] = {
         "tokens.legacy": "CXBOT_API_TOKEN is set: it keeps working as an admin token.",
     },
 }
+
+for _language, _texts in LOOP_TEXTS.items():
+    TEXTS[_language].update(_texts)  # type: ignore[index]
 
 
 def translator(language: Language) -> Translate:

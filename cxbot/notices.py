@@ -27,14 +27,6 @@ from storage.writes import Writer
 CURSOR = "loop-notices"
 EVENT_NAMES = ("metric-recorded", "interview-completed")
 """The stored events webhooks are made from (escalations come from their own table)."""
-WEBHOOK_EVENTS = (
-    "escalation.opened",
-    "escalation.overdue",
-    "escalation.resolved",
-    "detractor.recorded",
-    "interview.completed",
-)
-"""What an endpoint can subscribe to."""
 KINDS = ("opened", "overdue", "resolved")
 DETRACTOR_HIGHEST = 6
 """NPS scores 0–6 are detractors."""

@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 
 SIGNATURE_HEADER = "X-Cxbot-Signature"
 EVENT_HEADER = "X-Cxbot-Event"
 DELIVERY_HEADER = "X-Cxbot-Delivery"
 TOLERANCE_SECONDS = 300
-
-
-def new_secret() -> str:
-    """A fresh signing secret for an endpoint (`whsec_` + 32 random bytes, URL-safe)."""
-    return "whsec_" + secrets.token_urlsafe(32)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

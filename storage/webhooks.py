@@ -10,6 +10,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import WebhookEndpoint
 
+EVENTS = (
+    "escalation.opened",
+    "escalation.overdue",
+    "escalation.resolved",
+    "detractor.recorded",
+    "interview.completed",
+)
+"""What an endpoint can subscribe to (docs/api.md describes each payload)."""
+
 
 async def add_endpoint(
     *,
