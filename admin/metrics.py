@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse
 from admin import dashboard
 from admin.loop_figures import loop_figures
 from storage import dashboard as queries
-from storage.loop_figures import loop_counts
 from storage.database import Sessions, reading
+from storage.loop_figures import loop_counts
 
 Text = Annotated[str | None, Query(min_length=1, max_length=64)]
 EARLIEST = date(2000, 1, 1)

@@ -22,8 +22,9 @@ M = timedelta(minutes=1)
 H = timedelta(hours=1)
 D = timedelta(days=1)
 
+When = datetime | None
 # (channel, opened, due, first reply, resolved, status, outcome, closing answer)
-CASES: list[tuple[str, datetime, datetime, datetime | None, datetime | None, str, str | None, str | None]] = [
+CASES: list[tuple[str, datetime, datetime, When, When, str, str | None, str | None]] = [
     ("web", T, T + H, T + 10 * M, T + 30 * M, "resolved", "refund", "yes"),
     ("web", T, T + H, T + 50 * M, T + 2 * H, "resolved", "refund", "no"),
     ("web", T, T + 15 * M, T + 20 * M, T + 25 * M, "resolved", "explained", None),
