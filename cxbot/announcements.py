@@ -81,6 +81,11 @@ def install(app: FastAPI, runtime: Runtime, auth: AdminAuth) -> None:
             wecom_url=None if wecom is None else wecom.get_secret_value(),
         )
         app.state.dispatcher = dispatcher
+        log.info(
+            "loop notices: telegram group %s, wecom robot %s; webhooks from /admin/webhooks",
+            "on" if targets["telegram"] else "off",
+            "on" if targets["wecom"] else "off",
+        )
         running.append(
             asyncio.create_task(
                 dispatcher.run(settings.notify_sweep_seconds, stop, notifier.scan)
