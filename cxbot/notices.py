@@ -80,8 +80,14 @@ def agent_texts(kind: str, case: Escalation, config: NoticeConfig) -> tuple[str,
     url = config.case_url.format(id=case.id)
     plain = f"{head}\n{due}\n{url}"
     color = "warning" if kind == "overdue" else "info"
-    markdown = f'<font color="{color}">**{head}**</font>\n> {due}\n[{t("open")}]({url})'
+    shown = t(kind, id=case.id, priority=priority, reason=_plain(case.reason))
+    markdown = f'<font color="{color}">**{shown}**</font>\n> {due}\n[{t("open")}]({url})'
     return plain, markdown
+
+
+def _plain(text: str) -> str:
+    """`text` with WeCom markdown's special characters dropped (no link or tag sneaks in)."""
+    return "".join(c for c in text if c not in "[]()<>*`#\\\n")
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -121,6 +121,8 @@ async def events_after(
 
 def advance(cursor: EventCursor, moved: NewEvents, now: datetime) -> None:
     """Store the cursor's new position (in the transaction that handled the events)."""
+    if cursor.last_id == moved.last_id and cursor.holes == moved.holes:
+        return  # nothing new: no write (SQLite's one writer has better things to do)
     cursor.last_id = moved.last_id
     cursor.holes = dict(moved.holes)
     cursor.updated_at = now

@@ -309,3 +309,18 @@ async def test_an_answered_case_is_not_overdue_and_english_notices_read_in_engli
         assert await watch.scan() == 0
     finally:
         await robot.stop()
+
+
+async def test_a_reason_cannot_put_a_link_into_the_wecom_markdown(
+    service: ConversationService, clock: Clock
+) -> None:
+    from cxbot.notices import agent_texts
+
+    case = Escalation(
+        id=7, conversation_id=1, customer_id=1, reason="[pay here](https://evil.example)<b>",
+        priority="urgent", due_at=clock(),
+    )
+    plain, markdown = agent_texts("opened", case, NoticeConfig(case_url=CASES, language="en"))
+    assert "evil.example" in plain  # plain text on Telegram: shown as written, no link
+    assert "](" not in markdown.split("\n")[0] and "<b>" not in markdown
+    assert markdown.endswith("[Open the case](https://cx.example.com/admin/escalations/7)")
