@@ -4,9 +4,9 @@ remove webhook endpoints — what the `/admin/webhooks` page does, for integrato
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,9 @@ from admin.auth import AdminAuth
 from admin.webhook_forms import MAX_URL, clean_events, clean_url, new_secret
 from storage import dispatches, webhooks
 from storage.models import WebhookEndpoint
+
+EndpointId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+"""An endpoint's id as a path parameter (a number a database column can hold)."""
 
 
 class NewWebhook(BaseModel):
@@ -39,6 +42,7 @@ def as_json(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "last_status": endpoint.last_status,
         "last_attempt_at": iso(endpoint.last_attempt_at),
         "last_success_at": iso(endpoint.last_success_at),
+        "removed_at": iso(endpoint.removed_at),
     }
 
 
@@ -47,10 +51,11 @@ def router(auth: AdminAuth, *, admin: Callable[..., Any]) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["admin"])
 
     @api.get("/webhooks", dependencies=[Depends(admin)])
-    async def list_webhooks() -> JSONResponse:
-        """The registered endpoints with their last status."""
+    async def list_webhooks(removed: bool = False) -> JSONResponse:
+        """The registered endpoints with their last status (`?removed=true`: removed ones
+        too, with `removed_at`)."""
         async with auth.sessions() as session:
-            endpoints = await webhooks.list_endpoints(session=session)
+            endpoints = await webhooks.list_endpoints(session=session, include_removed=removed)
         return JSONResponse({"webhooks": [as_json(e) for e in endpoints]})
 
     @api.post("/webhooks", status_code=201)
@@ -77,7 +82,7 @@ def router(auth: AdminAuth, *, admin: Callable[..., Any]) -> APIRouter:
         return JSONResponse({**as_json(endpoint), "secret": secret}, status_code=201)
 
     @api.delete("/webhooks/{endpoint_id}", status_code=204, dependencies=[Depends(admin)])
-    async def remove_webhook(endpoint_id: int) -> Response:
+    async def remove_webhook(endpoint_id: EndpointId) -> Response:
         """Stop sending to an endpoint; what is queued for it is given up."""
         async with auth.writer.transaction() as session:
             removed = await webhooks.remove_endpoint(

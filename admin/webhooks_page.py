@@ -16,6 +16,7 @@ from admin.access import Principal, page_role, require_csrf
 from admin.auth import AdminAuth
 from admin.rendering import flash, language_of, render
 from admin.webhook_forms import clean_events, clean_url, new_secret
+from admin.webhooks_api import EndpointId
 from storage import dispatches, webhooks
 
 PAGE = "/admin/webhooks"
@@ -78,7 +79,7 @@ def router(auth: AdminAuth, *, targets: Mapping[str, bool]) -> APIRouter:
         return await page(request, created={"url": cleaned, "secret": secret})
 
     @pages.post(PAGE + "/{endpoint_id}/remove", dependencies=[Depends(require_csrf)])
-    async def remove(request: Request, _admin: Admin, endpoint_id: int) -> Response:
+    async def remove(request: Request, _admin: Admin, endpoint_id: EndpointId) -> Response:
         """Stop sending to a URL (what is queued for it is given up)."""
         async with auth.writer.transaction() as session:
             removed = await webhooks.remove_endpoint(

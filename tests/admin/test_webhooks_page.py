@@ -70,6 +70,7 @@ async def test_an_admin_adds_a_webhook_sees_its_secret_once_and_removes_it(
     assert "还没有 webhook。" in page.text
     missing = await admin.post(f"/admin/webhooks/{endpoint.id}/remove")
     assert missing.status_code == 404
+    assert (await admin.post(f"/admin/webhooks/{2**63}/remove")).status_code == 422
 
 
 @pytest.mark.parametrize(
@@ -136,7 +137,12 @@ async def test_the_api_registers_lists_and_removes_webhooks_for_admin_tokens(
     assert (await call(app, "DELETE", f"/api/v1/webhooks/{hook_id}", admin)).status_code == 204
     assert (await call(app, "DELETE", f"/api/v1/webhooks/{hook_id}", admin)).status_code == 404
     assert (await call(app, "DELETE", "/api/v1/webhooks/abc", admin)).status_code == 422
+    huge = await call(app, "DELETE", f"/api/v1/webhooks/{2**63}", admin)
+    assert huge.status_code == 422
     assert (await call(app, "GET", "/api/v1/webhooks", admin)).json() == {"webhooks": []}
+    gone = (await call(app, "GET", "/api/v1/webhooks?removed=true", admin)).json()["webhooks"]
+    assert [w["id"] for w in gone] == [hook_id] and gone[0]["removed_at"] is not None
+    assert (await call(app, "GET", "/api/v1/webhooks?removed=maybe", admin)).status_code == 422
 
 
 async def test_the_badge_counts_open_and_overdue_cases_for_agents(
