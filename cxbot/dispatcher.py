@@ -33,6 +33,9 @@ from storage.writes import Writer
 log = logging.getLogger(__name__)
 
 USER_AGENT = "cxbot-webhooks/1"
+KEPT = timedelta(days=30)
+"""How long finished calls stay listed (then pruned, about once an hour)."""
+PRUNE_EVERY = timedelta(hours=1)
 WECOM_RATE_LIMITED = 45009
 """WeCom's errcode for "api freq out of limit" (a robot takes 20 messages a minute)."""
 
@@ -72,6 +75,16 @@ class Dispatcher:
         self.backoff = backoff
         self.telegram = telegram
         self.wecom_url = wecom_url
+        self._pruned_at: datetime | None = None
+
+    async def prune(self) -> int:
+        """Forget calls finished more than `KEPT` ago, at most once per `PRUNE_EVERY`."""
+        now = self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        async with self.writer.transaction() as session:
+            return await dispatches.prune(session=session, before=now - KEPT)
 
     async def run_once(self, limit: int = 50) -> int:
         """Make the calls that are due; how many succeeded."""
@@ -196,6 +209,7 @@ class Dispatcher:
                 if asyncio.iscoroutine(scanned):
                     await scanned
                 await self.run_once()
+                await self.prune()
             except Exception as exc:
                 reason = unavailable(exc)
                 if reason is not None:

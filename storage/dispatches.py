@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -147,3 +147,13 @@ async def cancel_for_endpoint(*, session: AsyncSession, endpoint_id: int, status
         .where(col(Dispatch.endpoint_id) == endpoint_id, col(Dispatch.state) == "pending")
         .values(state="failed", last_status=status)
     )
+
+
+async def prune(*, session: AsyncSession, before: datetime) -> int:
+    """Forget finished calls (sent or given up) made before `before`; how many."""
+    result = await session.exec(
+        delete(Dispatch).where(
+            col(Dispatch.state).in_(("sent", "failed")), col(Dispatch.created_at) < before
+        )
+    )
+    return int(result.rowcount)

@@ -156,6 +156,11 @@ async def test_a_receiver_that_always_fails_is_given_up_after_the_last_try(
     (job,) = await rows(sessions, Dispatch)
     assert job.state == "failed"
     assert job.last_status == "gave up after 3 tries: HTTP 500"
+    clock.advance(days=29)
+    assert await sender.prune() == 0  # still listed on the page
+    clock.advance(days=2)
+    assert await sender.prune() == 1
+    assert await rows(sessions, Dispatch) == []
     body = receiver.received[0].json()
     assert body["event"] == "detractor.recorded"
     assert body["data"]["score"] == 2 and body["data"]["scale"] == [0, 10]
