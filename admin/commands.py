@@ -200,13 +200,24 @@ def hint_first_user(database_url: str, url: str, *, migrate: bool) -> None:
 
 
 def ensure_demo_admin(database_url: str) -> tuple[str, str] | None:
-    """With no user yet, add `demo-admin` with a random password: (name, password) to print
-    once; None when there are users already."""
+    """The demo's admin and a password to print: `demo-admin` is added to a demo database
+    without users, and given a new random password each time the demo starts (a password
+    printed once would be lost with the terminal); None when the database has other users
+    and no `demo-admin`."""
     password = passwords.random_password()
     password_hash = passwords.hash_now(password)
 
     async def work(writer: Writer) -> int:
         async with writer.transaction() as session:
+            found = await users.user_named(session=session, name=DEMO_ADMIN)
+            if found is not None and found.id is not None:
+                await users.set_password_hash(
+                    session=session,
+                    user_id=found.id,
+                    password_hash=password_hash,
+                    end_sessions=False,  # a browser signed in before the restart stays so
+                )
+                return 1
             if await users.count_users(session=session):
                 return 0
             await users.add_user(

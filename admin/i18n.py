@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+from admin import transcript_texts
 from admin.loop_texts import LOOP_TEXTS
 
 Language = Literal["zh", "en"]
@@ -303,6 +304,8 @@ TEXTS: dict[Language, dict[str, str]] = {
         "tokens.legacy": "CXBOT_API_TOKEN is set: it keeps working as an admin token.",
     },
 }
+for _language, _texts in transcript_texts.TEXTS.items():  # the transcript pages' texts
+    TEXTS[_language].update(_texts)  # type: ignore[index]
 
 for _language, _texts in LOOP_TEXTS.items():
     TEXTS[_language].update(_texts)  # type: ignore[index]

@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from admin import access, dashboard_page
+from admin import access, dashboard_page, transcript_pages, transcripts_api
 from admin import metrics as admin_metrics
 from admin.auth import AdminAuth, AuthConfig
 from admin.install import install as install_admin
@@ -283,6 +283,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_admin(app, auth)
     app.include_router(dashboard_page.page_router(sessions, viewer=access.page_role("viewer")))
     app.include_router(admin_metrics.api_router(sessions, viewer=access.api_role("viewer")))
+    app.include_router(transcripts_api.api_router(sessions, agent=access.api_role("agent")))
+    app.include_router(
+        transcript_pages.pages_router(
+            sessions,
+            agent=access.page_role("agent"),
+            flow_ids=lambda: sorted(loaded.flow.id for loaded in registry.all()),
+        )
+    )
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)

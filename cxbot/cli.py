@@ -225,7 +225,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     first_admin = admin_commands.ensure_demo_admin(settings.database_url)
     if first_admin is not None:
         name, password = first_admin
-        print(f"admin pages: sign in at /admin as {name} with password {password} (shown once)")
+        print(
+            f"admin pages: sign in at /admin as {name} with password {password} "
+            "(a new one each time the demo starts)"
+        )
     os.environ["CXBOT_DATABASE_URL"] = settings.database_url  # for the app factory's workers
     return _serve(args, settings)
 

@@ -12,14 +12,21 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
+    Table,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
+from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
+
+from storage import search_index
 
 
 def utcnow() -> datetime:
@@ -270,6 +277,53 @@ class SignInAttempt(SQLModel, table=True):
     subject: str = Field(max_length=200)
     window_start: datetime
     count: int = 0
+
+
+class SearchTerm(SQLModel, table=True):
+    """The transcript search index: a normalized term (a CJK character or pair, a case-folded
+    word; see storage/terms.py) found in what a customer wrote in a conversation."""
+
+    __tablename__ = "search_term"
+    __table_args__ = {"sqlite_with_rowid": False}
+    term: str = Field(primary_key=True, max_length=32)
+    conversation_id: int = Field(primary_key=True, foreign_key="conversation.id")
+
+
+def _search_table() -> Table:
+    return SQLModel.metadata.tables["search_term"]
+
+
+def _written_by_customer(message: Message) -> bool:
+    return message.direction == "in" and message.author == "customer"
+
+
+@event.listens_for(Message, "after_insert")
+def _index_inbound(_mapper: Mapper[Message], connection: Connection, message: Message) -> None:
+    """A customer's message is searchable in the transaction that stores it."""
+    if _written_by_customer(message) and message.conversation_id is not None:
+        search_index.insert_terms(
+            connection, _search_table(), message.conversation_id, [message.text]
+        )
+
+
+@event.listens_for(Message, "after_update")
+def _index_attached(_mapper: Mapper[Message], connection: Connection, message: Message) -> None:
+    """The message that starts an interview is stored first, then given its conversation."""
+    if not _written_by_customer(message) or message.conversation_id is None:
+        return
+    if inspect(message).attrs.conversation_id.history.added:
+        search_index.insert_terms(
+            connection, _search_table(), message.conversation_id, [message.text]
+        )
+
+
+@event.listens_for(Answer, "after_insert")
+def _index_answer(_mapper: Mapper[Answer], connection: Connection, answer: Answer) -> None:
+    """An open answer's text is searchable too (usually the same words as the message)."""
+    if answer.text:
+        search_index.insert_terms(
+            connection, _search_table(), answer.conversation_id, [answer.text]
+        )
 
 
 class EventCursor(SQLModel, table=True):

@@ -97,12 +97,26 @@ async def store(sessions: Sessions) -> None:
             }
             if item.score is not None:
                 session.add(
-                    Answer(step_id="ask", variable="score", metric=metric, score=item.score,
-                           scale_low=low, scale_high=high, **common)
+                    Answer(
+                        step_id="ask",
+                        variable="score",
+                        metric=metric,
+                        score=item.score,
+                        scale_low=low,
+                        scale_high=high,
+                        **common,
+                    )
                 )
             if number == 0:
                 session.add(Answer(step_id="why", variable="reason", text="很好", **common))
                 session.add(
-                    Answer(step_id="x", variable="x", metric="effort_custom", score=1,
-                           scale_low=1, scale_high=3, **common)
+                    Answer(
+                        step_id="x",
+                        variable="x",
+                        metric="effort_custom",
+                        score=1,
+                        scale_low=1,
+                        scale_high=3,
+                        **common,
+                    )
                 )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from argon2.exceptions import VerifyMismatchError
 
 from admin.commands import hint_first_user
 from tests.conftest import sqlite_url
@@ -84,3 +85,30 @@ def test_serve_says_how_to_make_the_first_user_until_there_is_one(
     assert cxbot(tmp_path, "users", "add", "ann", "--role", "admin", stdin="x" * 12).returncode == 0
     hint_first_user(url, "http://127.0.0.1:8000", migrate=True)
     assert capsys.readouterr().out == ""
+
+
+def test_each_demo_start_prints_a_new_working_password_for_demo_admin(tmp_path: Path) -> None:
+    from admin.commands import ensure_demo_admin
+    from storage.migrations import upgrade
+
+    url = sqlite_url(tmp_path / "demo.db")
+    upgrade(url)
+    first = ensure_demo_admin(url)
+    again = ensure_demo_admin(url)  # the demo restarted: the first password is gone with it
+    assert first is not None and again is not None
+    assert first[0] == again[0] == "demo-admin" and first[1] != again[1]
+    with sqlite3.connect(tmp_path / "demo.db") as connection:
+        rows = connection.execute("SELECT name, password_hash FROM admin_user").fetchall()
+    assert [name for name, _ in rows] == ["demo-admin"]  # one user, not one per start
+    assert PasswordHasher().verify(rows[0][1], again[1])
+    with pytest.raises(VerifyMismatchError):
+        PasswordHasher().verify(rows[0][1], first[1])
+
+
+def test_the_demo_leaves_a_database_with_real_users_alone(tmp_path: Path) -> None:
+    from admin.commands import ensure_demo_admin
+
+    assert cxbot(tmp_path, "users", "add", "ann", "--role", "admin", stdin="a good password\n")
+    assert ensure_demo_admin(sqlite_url(db(tmp_path))) is None
+    with sqlite3.connect(db(tmp_path)) as connection:
+        assert connection.execute("SELECT name FROM admin_user").fetchall() == [("ann",)]

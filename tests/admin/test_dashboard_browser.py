@@ -40,8 +40,12 @@ def hand_count(db_path: Path, channel: str | None = None) -> tuple[str, int]:
     """The NPS as the page shows it ('+12.3') and n, counted from the answer rows."""
     where = "metric = 'nps'" + (" AND channel = ?" if channel else "")
     with sqlite3.connect(db_path) as db:
-        scores = [s for (s,) in db.execute(f"SELECT score FROM answer WHERE {where}",
-                                           (channel,) if channel else ())]
+        scores = [
+            s
+            for (s,) in db.execute(
+                f"SELECT score FROM answer WHERE {where}", (channel,) if channel else ()
+            )
+        ]
     promoters = sum(s >= 9 for s in scores)
     detractors = sum(s <= 6 for s in scores)
     return f"{100 * (promoters - detractors) / len(scores):+.1f}", len(scores)
@@ -54,9 +58,9 @@ def share_count(db_path: Path, metric: str, agreeing: int) -> str:
     return f"{100 * sum(s >= agreeing for s in scores) / len(scores):.1f}%"
 
 
-async def signed_in_page(browser: Browser, server: LiveServer, width: int) -> tuple[
-    BrowserContext, Page, list[str]
-]:
+async def signed_in_page(
+    browser: Browser, server: LiveServer, width: int
+) -> tuple[BrowserContext, Page, list[str]]:
     context = await browser.new_context(viewport={"width": width, "height": 900})
     page = await context.new_page()
     problems: list[str] = []

@@ -59,9 +59,7 @@ async def test_bad_parameters_are_a_4xx_in_the_app(
 
 async def test_odd_but_valid_text_matches_nothing(app: FastAPI, client: httpx.AsyncClient) -> None:
     for query in ("flow=%00", "channel=%F0%9F%98%80", "touchpoint=%27%20OR%201%3D1--"):
-        response = await client.get(
-            f"/api/v1/metrics?{query}", headers=await bearer(app, "viewer")
-        )
+        response = await client.get(f"/api/v1/metrics?{query}", headers=await bearer(app, "viewer"))
         assert response.status_code == 200, query
         assert response.json()["nps"]["n"] == 0
 

@@ -43,7 +43,9 @@ def test_demo_writes_its_own_file_and_says_which(tmp_path: Path) -> None:
         demo.wait(timeout=30)
     assert lines[0] == f"demo data: 150 sample interviews added to {tmp_path / 'cxbot-demo.db'}\n"
     name, password = re.fullmatch(
-        r"admin pages: sign in at /admin as (\S+) with password (\S+) \(shown once\)\n", lines[1]
+        r"admin pages: sign in at /admin as (\S+) with password (\S+) "
+        r"\(a new one each time the demo starts\)\n",
+        lines[1],
     ).groups()  # type: ignore[union-attr]
     assert lines[2].startswith("cxbot serving on http://127.0.0.1:")
     assert not (tmp_path / "cxbot.db").exists()  # where `serve` and `chat` keep real data

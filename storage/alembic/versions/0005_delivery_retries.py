@@ -22,9 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("retry_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
-        batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:

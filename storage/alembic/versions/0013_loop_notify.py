@@ -8,7 +8,7 @@ columns the loop's figures read (`first_reply_at`, `closing_answer`) belong to m
 on a database without 0011.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-29 19:00:00
 """
 
@@ -19,7 +19,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
