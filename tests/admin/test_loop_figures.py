@@ -38,21 +38,22 @@ CASES: list[tuple[str, datetime, datetime, When, When, str, str | None, str | No
 
 
 async def store_cases(writer: Writer) -> None:
+    """Each case on its own handed-off interview (a conversation has one open case at most)."""
     async with writer.transaction() as session:
-        talks: dict[str, Conversation] = {}
+        people: dict[str, Customer] = {}
         for channel in ("web", "telegram"):
-            person = Customer(channel=channel, external_id=f"{channel}-1")
-            session.add(person)
-            await session.flush()
-            talks[channel] = Conversation(
+            people[channel] = Customer(channel=channel, external_id=f"{channel}-1")
+            session.add(people[channel])
+        await session.flush()
+        for channel, opened, due, reply, resolved, status, outcome, closing in CASES:
+            person = people[channel]
+            talk = Conversation(
                 customer_id=person.id or 0, channel=channel, flow_id="nps", flow_version="1",
                 touchpoint="support", journey_stage="usage", language="zh",
                 status="handed_off",
             )
-            session.add(talks[channel])
-        await session.flush()
-        for channel, opened, due, reply, resolved, status, outcome, closing in CASES:
-            talk = talks[channel]
+            session.add(talk)
+            await session.flush()
             session.add(
                 Escalation(
                     conversation_id=talk.id or 0, customer_id=talk.customer_id,

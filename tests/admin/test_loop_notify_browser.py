@@ -44,16 +44,17 @@ async def seed(live_server: LiveServer) -> None:
         person = Customer(channel="wechat", external_id="o6_x")
         session.add(person)
         await session.flush()
-        talk = Conversation(
-            customer_id=person.id or 0, channel="wechat", flow_id="nps", flow_version="1",
-            touchpoint="support", journey_stage="usage", language="zh", status="handed_off",
-        )
-        session.add(talk)
-        await session.flush()
         for minutes, status, outcome, answer in (
             (-30, "open", None, None), (45, "open", None, None),
             (-90, "resolved", "refund", "yes"), (-200, "resolved", "explained", "no"),
         ):
+            talk = Conversation(  # one open case per conversation at most
+                customer_id=person.id or 0, channel="wechat", flow_id="nps", flow_version="1",
+                touchpoint="support", journey_stage="usage", language="zh",
+                status="handed_off",
+            )
+            session.add(talk)
+            await session.flush()
             session.add(
                 Escalation(
                     conversation_id=talk.id or 0, customer_id=person.id or 0,

@@ -153,18 +153,18 @@ async def test_the_badge_counts_open_and_overdue_cases_for_agents(
         person = Customer(channel="web", external_id="v1")
         session.add(person)
         await session.flush()
-        talk = Conversation(
-            customer_id=person.id or 0, channel="web", flow_id="nps", flow_version="1",
-            touchpoint="t", journey_stage="s", language="en", status="handed_off",
-        )
-        session.add(talk)
-        await session.flush()
         for due, status, replied in (
             (-60, "open", None),  # overdue
             (-60, "assigned", now),  # answered: not overdue
             (60, "open", None),  # not due yet
             (-60, "resolved", None),  # done
         ):
+            talk = Conversation(  # one open case per conversation at most
+                customer_id=person.id or 0, channel="web", flow_id="nps", flow_version="1",
+                touchpoint="t", journey_stage="s", language="en", status="handed_off",
+            )
+            session.add(talk)
+            await session.flush()
             session.add(
                 Escalation(
                     conversation_id=talk.id or 0, customer_id=person.id or 0, reason="detractor",
