@@ -120,6 +120,13 @@ class Dispatcher:
                 state, retry_at = "pending", self.clock() + wait
         except Undeliverable as exc:
             state, status = "failed", str(exc)[:200]
+        except Exception as exc:  # a bug: logged in full, retried like a failure
+            log.exception("%s call %s failed unexpectedly", job.target, job.id)
+            status = f"internal error: {type(exc).__name__}"
+            if job.attempts >= self.backoff.max_attempts:
+                state = "failed"
+            else:
+                state, retry_at = "pending", self.clock() + self.backoff.delay(job.attempts)
         if state != "sent":
             log.warning("%s %s for %s: %s", job.target, state, job.event, status)
         async with self.writer.transaction() as session:

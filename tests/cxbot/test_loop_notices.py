@@ -329,3 +329,35 @@ async def test_a_reason_cannot_put_a_link_into_the_wecom_markdown(
     assert "evil.example" in plain  # plain text on Telegram: shown as written, no link
     assert "](" not in markdown.split("\n")[0] and "<b>" not in markdown
     assert markdown.endswith("[Open the case](https://cx.example.com/admin/escalations/7)")
+
+
+async def test_a_sender_that_breaks_unexpectedly_is_retried_and_the_round_goes_on(
+    service: ConversationService,
+    clock: Clock,
+    customer: Customer,
+    receiver: WebhookReceiver,
+    http: httpx.AsyncClient,
+    sessions: Sessions,
+) -> None:
+    await register(service.writer, clock, receiver.url, "escalation.opened")
+
+    class Broken:
+        channel, route, batch, window, quota = "telegram", "bot_api", False, None, None
+
+        def unreachable(self, address: str) -> str | None:
+            return None
+
+        async def send(self, recipient: object, messages: object) -> str | None:
+            raise KeyError("a bug")
+
+    broken = Broken()
+    await detractor(customer)
+    await notifier(service.writer, clock, telegram_chat_id=GROUP).scan()
+    calls = Dispatcher(writer=service.writer, clock=clock, http=http, telegram=lambda: broken)  # type: ignore[arg-type,return-value]
+    assert await calls.run_once() == 1  # the webhook still went out
+    jobs = {job.target: job for job in await rows(sessions, Dispatch)}
+    assert (jobs["telegram"].state, jobs["telegram"].last_status) == (
+        "pending",
+        "internal error: KeyError",
+    )
+    assert len(receiver.received) == 1
