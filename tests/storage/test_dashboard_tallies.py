@@ -188,3 +188,31 @@ def _upgrade_with_old_rows(url: str) -> None:
         ("2026-03-01", True, 3),
     ]
     assert sorted(stages) == ["loyalty", "usage"]
+
+
+async def test_a_tally_row_is_not_held_while_a_transaction_is_open(
+    backend: str, service: ConversationService, clock: Clock, sessions: Sessions
+) -> None:
+    """Every interview of a day, flow and channel moves the same tally rows: on PostgreSQL
+    they are updated at commit (deferred triggers), so an open transaction that changed an
+    interview does not make another one wait for it (that wait once ran into the statement
+    timeout with two servers under load)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer: no row locks to hold")
+    first, second = Customer(service, "first"), Customer(service, "second")
+    await first.starts("nps", language="en")
+    await second.starts("nps", language="en")  # both tally under the same key
+    async with transaction(sessions) as holder:
+        await holder.exec(
+            update(Conversation)  # type: ignore[call-overload]
+            .where(col(Conversation.id) == 1)
+            .values(status="abandoned")
+        )
+        async with transaction(sessions) as other:  # while `holder` is still open
+            await other.exec(text("SET LOCAL lock_timeout = '200ms'"))
+            await other.exec(
+                update(Conversation)  # type: ignore[call-overload]
+                .where(col(Conversation.id) == 2)
+                .values(status="abandoned")
+            )
+    await assert_tallies_match(sessions)

@@ -121,10 +121,14 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$"""
+    # deferred to commit: a tally row is a hot spot (every interview of a day, flow and
+    # channel moves the same few rows), so it is locked only for the commit itself, not
+    # from the statement to the end of the transaction — concurrent transactions then wait
+    # on each other for microseconds, not for each other's whole handling
     return [
         function,
-        f"CREATE TRIGGER {table}_tally AFTER INSERT OR DELETE OR UPDATE OF "
-        f"{', '.join(_watched(table))} ON {table} "
+        f"CREATE CONSTRAINT TRIGGER {table}_tally AFTER INSERT OR DELETE OR UPDATE OF "
+        f"{', '.join(_watched(table))} ON {table} DEFERRABLE INITIALLY DEFERRED "
         f"FOR EACH ROW EXECUTE FUNCTION {table}_tally()",
     ]
 
