@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 
 from admin import dashboard
+from admin.loop_figures import loop_figures
 from storage import dashboard as queries
 from storage.database import Sessions, reading
+from storage.loop_figures import loop_counts
 
 Text = Annotated[str | None, Query(min_length=1, max_length=64)]
 EARLIEST = date(2000, 1, 1)
@@ -85,15 +87,18 @@ def metrics_query(
     return MetricsQuery(start, end, flow, touchpoint, journey_stage, channel, language, interval)
 
 
-async def load_metrics(sessions: Sessions, query: MetricsQuery) -> dict[str, Any]:
-    """Every dashboard figure for `query`, from four aggregate queries in one read-only
-    snapshot (never the write lock on SQLite)."""
+async def load_metrics(
+    sessions: Sessions, query: MetricsQuery, now: datetime | None = None
+) -> dict[str, Any]:
+    """Every dashboard figure for `query`, from aggregate queries in one read-only snapshot
+    (never the write lock on SQLite); `now` decides which cases are overdue."""
     filters = query.filters()
     async with reading(sessions) as session:
         days = await queries.tallies(session=session, filters=filters, by=("day",))
         cube = await queries.tallies(session=session, filters=filters, by=dashboard.SLICES)
         scores = await queries.score_counts(session=session, filters=filters)
         counts = await queries.conversation_counts(session=session, filters=filters)
+        loop = await loop_counts(session=session, filters=filters, now=now or datetime.now(UTC))
     return {
         "filters": query.as_json(),
         **dashboard.metric_block(dashboard.total(days)),
@@ -101,6 +106,7 @@ async def load_metrics(sessions: Sessions, query: MetricsQuery) -> dict[str, Any
         "distribution": dashboard.distribution(scores),
         "trend": {"interval": query.interval, "buckets": dashboard.trend(days, query.interval)},
         "slices": dashboard.slices(cube),
+        "loop": loop_figures(loop),
     }
 
 

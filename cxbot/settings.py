@@ -157,6 +157,25 @@ class Settings(BaseSettings):
     """The account's 消息加解密方式: `safe` refuses plaintext POSTs, `compatible` accepts both,
     `plaintext` needs no EncodingAESKey. Default: `safe` when an EncodingAESKey is set."""
 
+    notify_telegram_chat_id: str | None = None
+    """The Telegram group (chat id, e.g. `-1001234567890`) told of new and overdue cases,
+    through the same bot; unset: no Telegram notices."""
+    notify_wecom_webhook_url: SecretStr | None = None
+    """A WeCom (企业微信) group robot's webhook URL
+    (`https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…`) told of new and overdue
+    cases; unset: no WeCom notices."""
+    notify_language: Literal["zh", "en"] = "zh"
+    """The language of the notices to the agents' Telegram group and WeCom robot."""
+    notify_sweep_seconds: float = Field(default=5.0, gt=0, le=600.0)
+    """How often each process looks for new and overdue cases and new events to announce,
+    and makes the notices and webhook deliveries that are due."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60.0)
+    """How long one webhook delivery or notice may take before it counts as failed."""
+    webhook_retry_seconds: float = Field(default=30.0, gt=0, le=3600.0)
+    """The wait after a failed delivery; it doubles with each failure, up to an hour."""
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    """Tries per webhook delivery or notice before it is given up (marked failed)."""
+
     @property
     def flow_paths(self) -> list[Path]:
         """Folders and files flows are loaded from, in order."""
@@ -207,6 +226,13 @@ class Settings(BaseSettings):
                 "e.g. \"'self' https://www.example.com\" or \"'none'\""
             )
         return " ".join(value.split())
+
+    @field_validator("notify_telegram_chat_id")
+    @classmethod
+    def _chat_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip().lstrip("-").isdigit():
+            raise ValueError("notify_telegram_chat_id is a Telegram chat id: digits, often -100…")
+        return None if value is None else value.strip()
 
     @field_validator("secret_key")
     @classmethod
