@@ -203,6 +203,11 @@ class ConversationCounts:
     active: int = 0
 
 
+NOT_INTERVIEWS = ("direct-handoff",)
+"""Conversations that are not surveys (a customer asking for a person with no interview
+running, `cxbot/direct_handoff.py`): left out of the interview counts and rates."""
+
+
 async def conversation_counts(*, session: AsyncSession, filters: Filters) -> ConversationCounts:
     """Started / responded / completed / abandoned / handed-off / active interviews."""
     status = col(ConversationTally.status)
@@ -218,7 +223,10 @@ async def conversation_counts(*, session: AsyncSession, filters: Filters) -> Con
         count_if(status == "abandoned"),
         count_if(status == "handed_off"),
         count_if(status == "active"),
-    ).where(*_filters(ConversationTally, filters))
+    ).where(
+        *_filters(ConversationTally, filters),
+        col(ConversationTally.flow_id).not_in(NOT_INTERVIEWS),
+    )
     (row,) = await _rows(session, statement)
     return ConversationCounts(*(int(value) for value in row))
 
@@ -234,7 +242,10 @@ async def filter_values(*, session: AsyncSession) -> dict[str, list[str]]:
     }
     statement = (
         select(*(col(c) for c in columns.values()))
-        .where(col(ConversationTally.conversations) > 0)
+        .where(
+            col(ConversationTally.conversations) > 0,
+            col(ConversationTally.flow_id).not_in(NOT_INTERVIEWS),
+        )
         .group_by(*(col(c) for c in columns.values()))
     )
     rows = await _rows(session, statement)

@@ -467,3 +467,22 @@ async def test_an_agent_reply_through_the_desk_means_no_notice_a_failed_one_does
     assert await tell_unattended(service) == 1  # jon, whose reply never arrived
     notices = await rows(sessions, Message, col(Message.text).startswith("We're sorry"))
     assert [n.conversation_id for n in notices] == [replies["jon"].conversation_id]
+
+
+async def test_a_direct_handoff_is_not_counted_as_an_interview(
+    service: ConversationService, sessions: Sessions
+) -> None:
+    from admin.metrics import MetricsQuery, load_metrics
+    from cxbot.direct_handoff import FLOW_ID
+    from storage.dashboard import NOT_INTERVIEWS
+
+    assert FLOW_ID in NOT_INTERVIEWS
+    await Customer(service, "survey").starts("nps", "en")
+    await Customer(service, "asks").says("转人工")  # no interview: straight to a person
+    body = await load_metrics(sessions, MetricsQuery())
+    assert body["conversations"]["started"] == 1  # the survey, not the request for a person
+    from storage.dashboard import filter_values
+    from storage.database import transaction
+
+    async with transaction(sessions) as session:
+        assert (await filter_values(session=session))["flow"] == ["nps"]  # not offered either
