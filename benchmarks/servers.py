@@ -69,15 +69,20 @@ class Server:
         """CPU seconds of the server and its workers so far."""
         return cpu_times.tree_seconds(self.process.pid)
 
-    async def settle(self, quiet: float = 0.05, within: float = 30.0) -> None:
-        """Wait until the server is idle (under `quiet` CPU s per 0.5 s): a run's trailing work
-        (sends after the answer) is counted in its CPU and does not leak into the next run."""
+    async def settle(self, quiet: float = 0.05, within: float = 60.0, calm_for: int = 4) -> None:
+        """Wait until the server is idle (under `quiet` CPU s per 0.5 s, `calm_for` times in a
+        row): a run's trailing work (Telegram's replies leave at ~30/s after the webhooks were
+        answered) is counted in its CPU and does not leak into the next run. One quiet slice
+        was not enough: a sending tail running near the threshold stopped the count early on
+        a dip, so its CPU went uncounted in one run and counted in another."""
         deadline = time.monotonic() + within
         before = self.cpu_seconds()
+        calm = 0
         while time.monotonic() < deadline:
             await asyncio.sleep(0.5)
             now = self.cpu_seconds()
-            if now - before < quiet:
+            calm = calm + 1 if now - before < quiet else 0
+            if calm >= calm_for:
                 return
             before = now
 
