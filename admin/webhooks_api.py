@@ -14,7 +14,7 @@ from admin.access import Principal
 from admin.auth import AdminAuth
 from admin.webhook_forms import MAX_URL, clean_events, clean_url, new_secret
 from storage import dispatches, webhooks
-from storage.models import WebhookEndpoint
+from storage.loop_tables import WebhookEndpoint
 
 EndpointId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 """An endpoint's id as a path parameter (a number a database column can hold)."""

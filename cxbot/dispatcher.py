@@ -26,7 +26,7 @@ from bot.channel import Recipient, RetryLater, Sender, Undeliverable
 from cxbot.signatures import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from flows.state import Outbound
 from storage import dispatches
-from storage.models import Dispatch, WebhookEndpoint
+from storage.loop_tables import Dispatch, WebhookEndpoint
 from storage.outages import unavailable
 from storage.writes import Writer
 

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Dispatch, WebhookEndpoint
+from storage.loop_tables import Dispatch, WebhookEndpoint
 
 
 def _claimable(now: datetime, lease: timedelta) -> Any:

@@ -23,7 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Escalation, Event, EventCursor, LoopSignal
+from storage.loop_tables import EventCursor, LoopSignal
+from storage.models import Escalation, Event
 
 MAX_HOLES = 1000
 """Holes kept at most (the oldest are dropped first)."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import WebhookEndpoint
+from storage.loop_tables import WebhookEndpoint
 
 EVENTS = (
     "escalation.opened",

@@ -15,7 +15,8 @@ from sqlmodel import col
 
 from cxbot.settings import Settings
 from storage import dispatches, webhooks
-from storage.models import Conversation, Customer, Dispatch, Escalation
+from storage.loop_tables import Dispatch
+from storage.models import Conversation, Customer, Escalation
 from tests.admin.conftest import add_user
 from tests.admin.test_admin_browser import SIZES, sign_in
 from tests.bot.test_webchat_pages_browser import (

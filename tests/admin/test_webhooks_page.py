@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from admin import tokens
-from storage.models import Conversation, Customer, Escalation, WebhookEndpoint
+from storage.loop_tables import WebhookEndpoint
+from storage.models import Conversation, Customer, Escalation
 from tests.admin.conftest import Visitor
 from tests.conftest import START
 

@@ -23,7 +23,8 @@ from cxbot.signatures import verify
 from flows.registry import FlowRegistry
 from storage import dispatches, webhooks
 from storage.database import Sessions, create_engine, create_sessions
-from storage.models import Dispatch, Escalation, WebhookEndpoint
+from storage.loop_tables import Dispatch, WebhookEndpoint
+from storage.models import Escalation
 from storage.writes import Writer
 from tests.conftest import Clock, Customer
 from tests.fakes.receivers import FakeWeComRobot, WebhookReceiver
