@@ -77,8 +77,9 @@ def load(part: str) -> list[Example]:
         if line.strip():
             row = json.loads(line)
             examples.append(
-                Example(row["id"], row["text"], frozenset(row["themes"]), row["sentiment"],
-                        row["lang"])
+                Example(
+                    row["id"], row["text"], frozenset(row["themes"]), row["sentiment"], row["lang"]
+                )
             )
     return examples
 

@@ -79,6 +79,8 @@ def base_vocabulary() -> frozenset[str]:
     words.update(lexicon.NEGATORS, lexicon.INTENSIFIERS, lexicon.DOWNTONERS)
     for theme in DEFAULT_THEMES:
         words.update(word.lstrip("~") for word in theme.words)
+    # 没收到 stays "not received", never 没收 (confiscate) + 到
+    words.update(f"{no}{event}" for no in ("没", "未", "不") for event in lexicon.EVENTS)
     return frozenset(key_of(word) for word in words if _CJK_RUN.search(word))
 
 
@@ -101,6 +103,11 @@ def _split_compound(token: str, known: frozenset[str]) -> list[str]:
     for suffix in _SUFFIXES:
         if token.endswith(suffix) and token[: -len(suffix)] in known:
             return [token[: -len(suffix)], suffix]
+    for size in range(len(token) - 1, 1, -1):  # 价格便宜 → 价格 便宜, 一切顺利 → 一切 顺利
+        if token[:size] in known:
+            return [token[:size], *_split_compound(token[size:], known)]
+        if token[-size:] in known:
+            return [*_split_compound(token[:-size], known), token[-size:]]
     return [token]
 
 
@@ -169,23 +176,26 @@ def tokens_of(text: str, vocabulary: Vocabulary) -> list[str]:
 
 
 _COMMON_EN = frozenset(
-    """the a an and or of to in on at for from with by about as is are was were be been being
-    it its this that these those there here i me my we our you your he she they them their his
-    her have has had do does did done get got go went gone come came make made take took
-    will would can could should may might must shall just also only even still again
-    very much many more most some any all every each other another same such than then
-    what which who whom whose when where why how one two three four five six seven eight nine
-    ten first last next day days week weeks month months year years hour hours minute minutes
-    time times call calls called calling phone email message order ordered buy bought
-    find found from form fine five give gave back down over under after before while until
-    because since though although into onto out off up lot lots thing things something
-    anything everything nothing people person guy guys lady store shop new old open close
-    closed said say says tell told ask asked know knew think thought want wanted need needed
-    like look looked feel felt keep kept leave left let put use used using try tried help
-    work worked working show showed seem seemed turn turned start started end ended wait
-    money food meal item items product products service support staff agent team app site
-    page line hold reply better worse best worst well good great nice fast slow late early
-    kind sure yes yeah nope maybe really actually pretty quite rather enough about around
-    home house door rain left right wrong same box boxes bag bags card cards""".split()
+    lexicon.split_words(
+        "the a an and or of to in on at for from with by about as is are was were be been being"
+        " it its this that these those there here i me my we our you your he she they them their"
+        " his her have has had do does did done get got go went gone come came make made take"
+        " took will would can could should may might must shall just also only even still again"
+        " very much many more most some any all every each other another same such than then what"
+        " which who whom whose when where why how one two three four five six seven eight nine"
+        " ten first last next day days week weeks month months year years hour hours minute"
+        " minutes time times call calls called calling phone email message order ordered buy"
+        " bought find found from form fine five give gave back down over under after before while"
+        " until because since though although into onto out off up lot lots thing things"
+        " something anything everything nothing people person guy guys lady store shop new old"
+        " open close closed said say says tell told ask asked know knew think thought want wanted"
+        " need needed like look looked feel felt keep kept leave left let put use used using try"
+        " tried help work worked working show showed seem seemed turn turned start started end"
+        " ended wait money food meal item items product products service support staff agent team"
+        " app site page line hold reply better worse best worst well good great nice fast slow"
+        " late early kind sure yes yeah nope maybe really actually pretty quite rather enough"
+        " about around home house door rain left right wrong same box boxes bag bags card cards"
+        " fill filled bill hard care sale sales cheap deal real mind rate tell well spent"
+    )
 )
 """English words never corrected into a lexicon word (form ≠ from, bag ≠ bad)."""
