@@ -115,9 +115,11 @@ CONTRASTS = frozenset(
 """Words that start a clause which outweighs what came before ("东西不错，就是贵")."""
 CONCESSIONS = split_words("虽然 虽 尽管 虽说 除了 although though while")
 """Words that start a clause which weighs less ("虽然贵，但是好用")."""
-WISHES = split_words(
-    "希望 建议 能不能 可不可以 能否 可以再 如果能 要是能 最好能 期待 盼望 please suggest hope wish"
-) + ("would be nice", "maybe add", "should add", "please add", "it would be")
+WISHES = (
+    *split_words("希望 建议 能不能 可不可以 能否 可以再 如果能 要是能 最好能 期待 盼望"),
+    *("please", "suggest", "hope", "wish", "would be nice", "maybe add", "should add"),
+    *("please add", "it would be"),
+)
 """Wishes and suggestions: their praise words are not praise ("希望发货能快一点")."""
 SARCASM_MARKERS = (
     "呵呵", "好一个", "真行", "也是没谁了", "真是服了", "好到", "真厉害啊", "oh great",
