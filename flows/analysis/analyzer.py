@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from flows.analysis import lexicon, sentiment
+import flows.analysis.lexicon as lexicon
+import flows.analysis.sentiment as sentiment
 from flows.analysis.text import SEPARATOR, Vocabulary, key_of, normalize, tokens_of
 from flows.analysis.themes import ThemeBook, default_book
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flows.analysis import lexicon
+import flows.analysis.lexicon as lexicon
 from flows.analysis.text import SEPARATOR, key_of
 
 NEUTRAL_BAND = 0.5

@@ -15,7 +15,7 @@ from typing import Any
 
 import opencc
 
-from flows.analysis import lexicon
+import flows.analysis.lexicon as lexicon
 
 SEPARATOR = "|"
 """The token that ends a clause (punctuation, a line break)."""
