@@ -153,6 +153,7 @@ COSTS = split_words(
 )
 """A clause about cost: 高 / high there is bad."""
 TIMES = split_words(
-    "时间 等待时间 等候时间 等 等了 排队 队 wait waiting line queue hold time 流程 手续 process"
+    "时间 等待时间 等候时间 等 等了 排队 队 用时 耗时 花了 流程 手续 wait waiting line queue hold"
+    " time take takes took taking process"
 )
 """A clause about time: 长 / long there is bad."""

@@ -132,7 +132,7 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
     last_value = 0.0
     present = set(items)
     for index, item in enumerate(items):
-        ahead = items[index + 1 : index + 1 + NEGATION_SCOPE]
+        ahead = [it for it in items[index + 1 :] if it not in _LIGHT][:NEGATION_SCOPE]
         if item in NEGATORS and (item not in SCORES or any(_scored(it) for it in ahead)):
             negations, reach = negations + 1, NEGATION_SCOPE
             continue
@@ -156,10 +156,19 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
             last_index, last_value = index, value
             negations, reach, multiplier = 0, 0, 1.0
             continue
-        reach -= 1
+        if item not in _LIGHT:
+            reach -= 1
         if reach <= 0:
             negations = 0
     return total, verdicts
+
+
+_LIGHT = frozenset(
+    lexicon.split_words(
+        "的 了 得 地 那么 这么 那样 这样 说 讲 想象 想象中 the a an as that so be been"
+    )
+)
+"""Words that do not use up a negator's reach ("没有广告说的好", "not as good")."""
 
 
 def _scored(item: str) -> bool:

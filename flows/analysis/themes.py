@@ -144,7 +144,7 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "Quality",
         "质量|品质|做工|材质|面料|坏|坏了|破|裂|瑕疵|质感|耐用|味道|口感|好吃|难吃|新鲜|分量"
         "|尺码|效果|产品|商品|~东西|质素|用料|故障|说明书|色差|正品|假货|次品|菜|食物|菜品|饭菜"
-        "|衣服|鞋|鞋子|手机壳|机器|部机|电池|屏幕|图片|货不对板|难食|好食|~嘢"
+        "|衣服|衫|裤|裤子|袜子|外套|裙子|鞋|鞋子|手机壳|机器|部机|电池|屏幕|图片|货不对板|难食|好食|~嘢"
         "|变质|过期|发霉|异味|掉色|起球|变形|漏水|耐穿|~凉|~冷|味|食材|款式|尺寸|颜色"
         "|quality|product|products|item|items|broke|broken|durable|defective|faulty|material"
         "|build|build quality|stopped working|taste|tasted|tasty|fresh|stale|food|meal|~damaged"
