@@ -53,8 +53,9 @@ def book_from_file(path: Path) -> ThemeBook:
     return default_book().extended(data)
 
 
-def run(args: argparse.Namespace, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the command; a bad themes file is one line on stderr and exit status 2."""
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     book = default_book()
     if args.themes is not None:
         try:
