@@ -32,7 +32,31 @@ NEGATIVE_ZH = split_words(
     " 累 心累 吐槽 辣鸡 太差 很差 好差 超差 极差 难搞 难办 费劲 费事 耽误 为难 刁难 扯皮"
     " 过期 变质 发霉 漏 漏水 异味 掉色 起球 变形 不稳 不稳定 报错 出错 卡死 bug 崩 掉线"
     " 黑屏 白屏 闪屏 涨价 不了 不上 不到 不进 受不了 有问题 出问题 有毛病 太多 太长 排队 等了"
-    " 等咗 问题 退步 下降"
+    " 等咗 退步 下降"
+)
+MORE_POSITIVE_ZH = split_words(
+    "诚恳 真诚 细致 暖心 温暖 尽责 敬业 神速 飞快 秒到 准点 守时 良心 实在 厚道 物美价廉"
+    " 价廉物美 惊艳 超赞 优质 上乘 精良 结实 扎实 顺滑 丝滑 易用 简洁 明了 人性化 顺手 合身"
+    " 美观 精美 大气 可口 正宗 整洁 卫生 安静 宽敞 圆满 很满意 高兴 和蔼 善解人意 帮大忙"
+    " 值得信赖 值得推荐 满心欢喜 称心 如意 喜出望外 超值 实惠 便利 快乐 贴切 专注 耐看 好喝"
+    " 爽 赞叹 完好 完好无损 无损 齐全 齐 准确无误 迅捷 高速 轻便 灵敏 好闻 清新 舒坦 暖暖"
+    " 耐性 有耐性 棒棒 好评如潮 强烈推荐 必须好评 无可挑剔 一级棒 杠杠的 妥妥的 妥 没话说 很赞"
+)
+MORE_NEGATIVE_ZH = split_words(
+    "压扁 压坏 挤坏 磕碰 碰坏 划痕 刮花 洒 撒 洒了 超时 迟到 晚点 慢吞吞 磨蹭 拖拉 不通知"
+    " 不告知 隐瞒 不明 乱扣 吸费 欺诈 诈骗 套路 虚假 误导 夸大 拒绝 牵强 推卸 甩锅 不负责"
+    " 不作为 踢来踢去 敷衍了事 恶劣 傲慢 嚣张 粗鲁 没礼貌 不礼貌 骂 吼 凶巴巴 冷冰冰 爱搭不理"
+    " 答非所问 转圈 无响应 登不进 失灵 罢工 坏掉 损坏 碎 漏气 褪色 缩水 开线 起毛 异响 发烫"
+    " 耗电 不耐用 不好使 不管用 不灵 没效果 无效 鸡肋 难看 难喝 变味 馊 不新鲜 腐烂 生虫"
+    " 不干净 脏乱 脏乱差 吵 吵闹 嘈杂 拥挤 排长队 等半天 没人管 没人回 石沉大海 杳无音信"
+    " 失联 联系不上 找不到人 打不通 白跑 白等 耽误时间 费时 费力 繁杂 头疼 闹心 糟心 窝火"
+    " 恼火 火大 气死 绝望 无奈 心寒 寒心 上当 被坑 骗子 黑店 不诚信 不守信 食言 爽约 出尔反尔"
+    " 强制 捆绑 割韭菜 天价 宰客 宰人 不划算 吃亏 坑死 太坑 差强人意 不尽人意 不尽如人意"
+    " 一塌糊涂 乱七八糟 稀烂 垃圾中的垃圾 不合格 劣质 以次充好 缺斤少两 少了 短斤缺两 不符"
+    " 不一致 对不上 货不对版 漏送 少送 送错 错送 误送 丢件 破洞 破了 坏了 断了 掉了 脱落"
+    " 生锈 不好吃 难闻 刺鼻 过敏 受伤 危险 隐患 堵 卡住 死循环 乱码 登不上去 进不去 没反应"
+    " 闪退了 收不到 没收到 不发货 不退 不给退 不给换 拖着 一拖再拖 遥遥无期 坑货 差到 好耐"
+    " 咁耐 好慢 太慢"
 )
 NEUTRAL_ZH = split_words(
     "一般 一般般 还行 还可以 可以 凑合 马马虎虎 普通 普普通通 没感觉 说不上来 无所谓 无 没有"
@@ -66,10 +90,11 @@ PHRASES: dict[str, float] = {
     # idioms whose meaning is not the sum of their words (checked before single words)
     "没问题": 1, "没毛病": 1, "没得说": 1, "没话说": 1, "挑不出毛病": 1.5, "无可挑剔": 1.5,
     "没什么问题": 1, "冇问题": 1, "没有问题": 1, "不错": 1, "不怎么样": -1, "不行": -1,
-    "不好用": -1, "没用": -1, "不满": -1, "不爽": -1.5, "不靠谱": -1.5, "五星": 1.5,
+    "不好用": -1, "没用": -1, "投诉": -0.5, "道歉": 0.3, "不满": -1, "不爽": -1.5,
+    "不靠谱": -1.5, "五星": 1.5,
     "会再来": 1, "还会再来": 1, "下次还": 0.5, "会推荐": 1, "推荐给": 1, "没什么特别的": 0,
     "没什么特别": 0, "好一个": 0, "也是没谁了": -1.5, "真是服了": -1.5, "服了": -1,
-    "thanks for nothing": -2, "no complaints": 1, "not bad": 0.8, "not too bad": 0.8,
+    "thanks for nothing": -2, "cheapest": 1, "no complaints": 1, "not bad": 0.8, "not too bad": 0.8,
     "never again": -2, "could be better": -0.8, "nothing special": 0, "not the best": -0.5,
     "not the worst": 0.5, "value for money": 1, "worth it": 1, "rip off": -1.5,
     "stopped working": -1.5, "too much": -1, "too many": -1, "too long": -1,
@@ -79,6 +104,9 @@ PHRASES: dict[str, float] = {
     "hassle-free": 1, "five stars": 1.5, "5 stars": 1.5, "10/10": 1.5, "so so": 0,
     "not happy": -1, "dark mode": 0, "user friendly": 1, "user-friendly": 1,
     "cant log in": -1, "can't log in": -1, "took forever": -1.5, "nothing to add": 0,
+    "ages": -1, "took ages": -1.5, "a breeze": 1.5, "no questions asked": 1.5, "wont let": -1,
+    "doesnt let": -1, "not working": -1.5, "no response": -1.5, "no reply": -1.5,
+    "waste of time": -2, "waste of money": -2, "well done": 1.5,
     "超出预期": 1.5, "物有所值": 1.5, "一分钱一分货": 0, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip
@@ -143,7 +171,7 @@ SLANG_EN: dict[str, str] = {
 EVENTS = split_words(
     "到账 收到 到 回 回复 回电 更新 发货 退 退回 处理 到货 联系 接 接听 动静 下文 理 理睬"
     " arrived received came replied responded answered heard showed refunded delivered updated"
-    " shipped called returned"
+    " shipped called returned 说法 交代 解释 回音 消息 通知"
 )
 """Things that should happen: saying nothing by themselves, their absence is a complaint
 ("退款还没到账", "refund never arrived")."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import flows.analysis.lexicon as lexicon
+import flows.analysis.vader as vader
 from flows.analysis.text import SEPARATOR, key_of
 
 NEUTRAL_BAND = 0.5
@@ -27,6 +28,8 @@ WISHES = tuple(key_of(w) for w in lexicon.WISHES)
 _SCORES: dict[str, float] = {}
 for _list, _score in (
     (lexicon.POSITIVE_ZH, 1.0),
+    (lexicon.MORE_POSITIVE_ZH, 1.0),
+    (lexicon.MORE_NEGATIVE_ZH, -1.0),
     (lexicon.NEGATIVE_ZH, -1.0),
     (lexicon.NEUTRAL_ZH, 0.0),
     (lexicon.POSITIVE_EN, 1.0),
@@ -36,7 +39,7 @@ for _list, _score in (
     for _word in _list:
         _SCORES.setdefault(key_of(_word), _score)
 _SCORES.update({key_of(phrase): score for phrase, score in lexicon.PHRASES.items()})
-SCORES = _SCORES
+SCORES = {**vader.valences(), **_SCORES}
 """Every word or phrase with a sentiment score (0: a neutral verdict)."""
 NEGATORS = frozenset(key_of(w) for w in lexicon.NEGATORS)
 INTENSIFIERS = {key_of(w): m for w, m in lexicon.INTENSIFIERS.items()}
@@ -146,6 +149,10 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
                 total -= last_value * (1 - DOWNTONERS[item])
                 last_value *= DOWNTONERS[item]
             continue
+        if item in _BARE_INTENSIFIERS and index + 1 < len(items):
+            following = items[index + 1]
+            if following not in _LIGHT and following not in _PARTICLES:
+                continue  # 好 before a word we do not know: "very …", not "good"
         negated = negations % 2 == 1 and reach > 0
         if item in SCORES or item in CONTEXTUAL or (item in EVENTS and negated):
             verdicts += 1
@@ -165,10 +172,15 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
 
 _LIGHT = frozenset(
     lexicon.split_words(
-        "的 了 得 地 那么 这么 那样 这样 说 讲 想象 想象中 the a an as that so be been"
+        "的 了 得 地 有 那么 这么 那样 这样 说 讲 想象 想象中 the a an as that so be been"
     )
 )
 """Words that do not use up a negator's reach ("没有广告说的好", "not as good")."""
+
+
+_BARE_INTENSIFIERS = frozenset({"好"})
+"""Words that are praise alone ("服务好") but an intensifier before another word ("好耐")."""
+_PARTICLES = frozenset(lexicon.split_words("了 的 啊 呀 啦 吧 呢 嘛 哦 喔 咯 喇 嘅 咗 哋 噢 耶 哈"))
 
 
 def _scored(item: str) -> bool:

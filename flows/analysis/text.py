@@ -76,6 +76,7 @@ def base_vocabulary() -> frozenset[str]:
 
     words: set[str] = set()
     words.update(lexicon.POSITIVE_ZH, lexicon.NEGATIVE_ZH, lexicon.NEUTRAL_ZH, lexicon.PHRASES)
+    words.update(lexicon.MORE_POSITIVE_ZH, lexicon.MORE_NEGATIVE_ZH)
     words.update(lexicon.NEGATORS, lexicon.INTENSIFIERS, lexicon.DOWNTONERS)
     for theme in DEFAULT_THEMES:
         words.update(word.lstrip("~") for word in theme.words)
@@ -123,9 +124,33 @@ def _english(word: str, vocabulary: Vocabulary) -> list[str]:
     if word in lexicon.SLANG_EN:
         word = lexicon.SLANG_EN[word]
         return [word] if word else []
-    if word in vocabulary.keys or word in _COMMON_EN or len(word) < 4 or not word.isalpha():
+    if not word.isalpha() or len(word) < 3:
+        return [word]
+    for candidate in (word, _ELONGATED.sub(r"\1\1", word), _ELONGATED.sub(r"\1", word)):
+        # "sooo" → "soo" → "so", "gooood" → "good"
+        if candidate in vocabulary.keys or candidate in _COMMON_EN:
+            return [candidate]
+    if len(word) < 4 or is_english_word(word):
         return [word]
     return [_closest(word, vocabulary.english) or word]
+
+
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+KNOWN_WORD_FREQUENCY = 100
+"""A word this frequent in pyspellchecker's English list is a real word, never "corrected"
+(heard is not hard, crushed is not crashed)."""
+
+
+def is_english_word(word: str) -> bool:
+    """True when `word` is a real English word (frequent enough in pyspellchecker's list)."""
+    return bool(_english_frequencies().get(word, 0) >= KNOWN_WORD_FREQUENCY)
+
+
+@cache
+def _english_frequencies() -> dict[str, int]:
+    from spellchecker import SpellChecker
+
+    return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
 
 
 def _closest(word: str, candidates: frozenset[str]) -> str | None:
