@@ -107,6 +107,16 @@ PHRASES: dict[str, float] = {
     "ages": -1, "took ages": -1.5, "a breeze": 1.5, "no questions asked": 1.5, "wont let": -1,
     "doesnt let": -1, "not working": -1.5, "no response": -1.5, "no reply": -1.5,
     "waste of time": -2, "waste of money": -2, "well done": 1.5,
+    # frustration adverbs: a fact told with them is a complaint ("运费居然要二十块")
+    "居然": -0.5, "竟然": -0.5, "总是": -0.5, "老是": -0.5, "一直": -0.5, "又": -0.5,
+    "还得": -0.5, "还要": -0.5, "要自己": -0.5, "得自己": -0.5, "again": -0.5, "keeps": -0.5,
+    "always": -0.3, "even": -0.3,
+    # promptness: a fact told with them is praise ("到店马上就有人接待")
+    "马上": 0.5, "立刻": 0.5, "立即": 0.5, "当场": 0.5, "第一时间": 0.5, "秒回": 1,
+    "immediately": 1, "within minutes": 1, "in no time": 1, "same day": 0.5,
+    "不如": -1, "不如预期": -1.5, "一言难尽": -1.5, "拉胯": -1.5, "好味": 1, "对得起": 1,
+    "扣": -0.5, "自动扣费": -1, "自动续费": -0.5, "feels cheap": -1.5, "looks cheap": -1.5,
+    "problem": -0.5, "issue": -0.5, "problems": -0.5, "issues": -0.5,
     "超出预期": 1.5, "物有所值": 1.5, "一分钱一分货": 0, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip
@@ -171,7 +181,7 @@ SLANG_EN: dict[str, str] = {
 EVENTS = split_words(
     "到账 收到 到 回 回复 回电 更新 发货 退 退回 处理 到货 联系 接 接听 动静 下文 理 理睬"
     " arrived received came replied responded answered heard showed refunded delivered updated"
-    " shipped called returned 说法 交代 解释 回音 消息 通知"
+    " shipped called returned 说法 交代 解释 回音 消息 通知 know knew understand 敲门 打电话"
 )
 """Things that should happen: saying nothing by themselves, their absence is a complaint
 ("退款还没到账", "refund never arrived")."""

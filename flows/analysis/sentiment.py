@@ -66,8 +66,11 @@ HARDSHIPS = tuple(
     for pattern in (
         rf"{_NUMBER}个?多?{_UNIT}多?(?:才|都没|都未|都冇|还没|还未|也没)",  # 四天才到, 一周都没回
         rf"成(?:个|粒)?{_UNIT}",  # Cantonese: 成个礼拜 (a whole week)
-        rf"(?:等|排|排队|花|耗|拖)了?(?:快|将近|足足|整整|差不多)?{_NUMBER}个?多?{_UNIT}",
-        rf"(?:took|waited|waiting|after|over)(?: \w+){{0,3}}? {_EN_NUMBER} (?:more )?{_EN_UNIT}",
+        rf"(?:等|排|排队|花|耗|拖|站|跑)了?(?:快|将近|足足|整整|差不多)?{_NUMBER}个?多?{_UNIT}",
+        (
+            rf"(?:took|waited|waiting|after|over|spent|wasted)(?: \w+){{0,3}}? {_EN_NUMBER}"
+            rf" (?:more )?{_EN_UNIT}"
+        ),
         r"(?:[2-9两三四五六七八九十几]|好几)(?:次|遍|趟)",  # 打了五次电话, 问三遍
         r"\b(?:twice|(?:three|four|five|\d+|several|multiple) times|again and again)\b",
     )
@@ -172,7 +175,8 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
 
 _LIGHT = frozenset(
     lexicon.split_words(
-        "的 了 得 地 有 那么 这么 那样 这样 说 讲 想象 想象中 the a an as that so be been"
+        "的 了 得 地 有 那么 这么 那样 这样 说 讲 想象 想象中 我 你 他 她 它 我们 他们 一个 个 一"
+        " the a an as that so be been me my you it them him her us"
     )
 )
 """Words that do not use up a negator's reach ("没有广告说的好", "not as good")."""

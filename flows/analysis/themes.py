@@ -110,7 +110,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|菜鸟|驿站|包装|外包装|丢件|物流信息|单号|极速达|次日达|当日达|送错|送得|送|外卖|~收到"
         "|~才到|~到了|~就到|~寄|~货|待发货|送餐员|快递公司|送货员|~包|配送费"
         "|~盒子|~箱子|压扁|送餐慢|外卖员|跑腿小哥|自提点|快递柜|丰巢|派件员|物流公司|发快递"
-        "|寄快递|delivery|deliver|delivered|delivering|shipping|ship|shipped|shipment|courier"
+        "|寄快递|packed|packing|well packed|wrapped|delivery|deliver|delivered|delivering"
+        "|shipping|ship|shipped|shipment|courier"
         "|parcel"
         "|package|packaging|~arrived|~arrive|~arrival|~arrives|transit|dispatch|dispatched|tracking"
         "|carrier|ups|fedex|dhl|usps|driver|delivery guy|box|~came|~received|postage|~order",
@@ -168,7 +169,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "排队|等待|等候|~等|~等了|~等咗|~半天|~很久|~好久|回复|回应|回电|响应|占线|打不进|没人接"
         "|接电话|轮到|上菜|处理速度|等待时间|等候时间|回得|回消息|秒回|及时回复|慢回|回"
         "|排|~久|~速度|粒钟|~耐|回覆"
-        "|~站了|~半小时|~半个小时|久等|等太久|好耐|咁耐|wait|waited|waiting|queue|queued|line"
+        "|~马上|~立刻|~立即|~第一时间|~站了|~半小时|~半个小时|久等|等太久|好耐|咁耐|wait|waited"
+        "|waiting|queue|queued|line"
         "|hold|on hold|respond|reply|replied|response"
         "|responses|right away|wait time|waiting time|~seen|~forever|callback"
         "|call back|~slow to respond",
@@ -189,7 +191,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "退换退款",
         "Refunds & returns",
         "退款|退货|换货|退换|退钱|退回|退费|返款|~到账|七天无理由|无理由|退|换|退换货"
-        "|退款申请|退单|退押金|退货申请|退换申请|refund|refunds|return label|refunded|return"
+        "|退款申请|退单|退押金|退货申请|退换申请|take it back|take back|send it back|sent it back"
+        "|refund|refunds|return label|refunded|return"
         "|returns|returned|exchange|exchanged|money back"
         "|chargeback|replacement|replace|replaced",
     ),
