@@ -20,7 +20,11 @@ from flows.analysis.themes import (
     default_book,
 )
 
+VERSION = "offline-2"
+"""Changes when the rules or lexicons change, so stored readings can say which ones made them."""
+
 __all__ = [
+    "VERSION",
     "DEFAULT_THEMES",
     "SENTIMENTS",
     "Sentiment",
