@@ -24,9 +24,9 @@ VERSION = "offline-2"
 """Changes when the rules or lexicons change, so stored readings can say which ones made them."""
 
 __all__ = [
-    "VERSION",
     "DEFAULT_THEMES",
     "SENTIMENTS",
+    "VERSION",
     "Sentiment",
     "TextAnalysis",
     "Theme",
