@@ -121,11 +121,27 @@ def items_of(clause: Sequence[str], longest: int = 6) -> list[str]:
     while i < len(clause):
         for j in range(min(len(clause), i + longest), i, -1):
             joined = "".join(clause[i:j])
-            if j == i + 1 or joined in known:
+            if joined in known:
                 items.append(joined)
                 i = j
                 break
+            if j == i + 1:
+                items.extend(_parts(joined))
+                i = j
     return items
+
+
+def _parts(token: str) -> list[str]:
+    """A word we do not score split into scored parts, if it has any: theme words such as
+    解决问题 or 处理好 stay whole for themes but say 解决 / 好 to sentiment."""
+    if len(token) < 3 or token.isascii():
+        return [token]
+    for size in range(len(token) - 1, 0, -1):
+        if token[:size] in _KNOWN and len(token[:size]) > 1:
+            return [token[:size], *_parts(token[size:])]
+        if token[-size:] in _KNOWN and len(token[-size:]) > 1:
+            return [*_parts(token[:-size]), token[-size:]]
+    return [token]
 
 
 def _score_clause(items: Sequence[str]) -> tuple[float, int]:
@@ -156,6 +172,8 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
             following = items[index + 1]
             if following not in _LIGHT and following not in _PARTICLES:
                 continue  # 好 before a word we do not know: "very …", not "good"
+        if item in _ALMOST and index + 1 < len(items) and _NUMERAL.match(items[index + 1]):
+            continue  # 快一百块: "almost", not "fast"
         negated = negations % 2 == 1 and reach > 0
         if item in SCORES or item in CONTEXTUAL or (item in EVENTS and negated):
             verdicts += 1
@@ -182,6 +200,8 @@ _LIGHT = frozenset(
 """Words that do not use up a negator's reach ("没有广告说的好", "not as good")."""
 
 
+_ALMOST = frozenset({"快", "快要", "将近"})
+_NUMERAL = re.compile(r"[0-9一二两三四五六七八九十百千万几半]")
 _BARE_INTENSIFIERS = frozenset({"好"})
 """Words that are praise alone ("服务好") but an intensifier before another word ("好耐")."""
 _PARTICLES = frozenset(lexicon.split_words("了 的 啊 呀 啦 吧 呢 嘛 哦 喔 咯 喇 嘅 咗 哋 噢 耶 哈"))
