@@ -70,6 +70,7 @@ def _tokenizer(custom: frozenset[str]) -> Any:
     return tokenizer
 
 
+@cache
 def base_vocabulary() -> frozenset[str]:
     """The CJK words jieba should keep whole: the lexicon's and the default themes'."""
     from flows.analysis.themes import DEFAULT_THEMES
