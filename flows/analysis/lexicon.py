@@ -120,6 +120,13 @@ PHRASES: dict[str, float] = {
     "没啥好说": 0, "没什么好说": 0, "没啥说的": 0, "没啥": 0, "一致": 0.5, "相符": 0.5,
     "符合": 0.5, "gone up": -1, "went up": -1, "goes up": -1, "overcharged": -1.5,
     "overcharge": -1.5, "overcharging": -1.5,
+    # emoji and faces (after NFKC and lower case)
+    **dict.fromkeys(split_words("👍 👌 😊 😀 😁 😄 😃 🙂 😍 🥰 ❤ 💯 🎉 👏 🌟 ⭐ 😘 💪 🤩 😋"), 1.0),
+    **dict.fromkeys(split_words(":) :-) :d =) ;) <3"), 1.0),
+    **dict.fromkeys(split_words("👎 😡 😠 🤬 😤 💩 😭 😢 😞 😔 🙄 😒 😩 😫 🤮 💔 😓"), -1.0),
+    **dict.fromkeys(split_words(":( :-( =("), -1.0),
+    **dict.fromkeys(split_words("😐 😑 🤷"), 0.0),
+    "可惜": -0.5, "遗憾": -0.5, "unfortunately": -0.5, "sadly": -0.5,
     "超出预期": 1.5, "物有所值": 1.5, "一分钱一分货": 0, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip

@@ -102,6 +102,8 @@ def _clauses(tokens: Sequence[str]) -> list[tuple[list[str], float]]:
             current = []
             if token in CONTRASTS:
                 weight = CONTRAST_WEIGHT
+                if token in SCORES:
+                    current.append(token)  # 可惜, unfortunately: a contrast that is a regret
             elif token in CONCESSIONS:
                 weight = CONCESSION_WEIGHT
             else:

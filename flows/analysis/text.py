@@ -22,7 +22,8 @@ SEPARATOR = "|"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PIECES = re.compile(
-    rf"(?P<cjk>[{_CJK}]+)|(?P<latin>[a-z0-9][a-z0-9'’/+\-]*)|(?P<stop>[,.!?;:，。！？；：、…~～\n]+)"
+    rf"(?P<cjk>[{_CJK}]+)|(?P<face>[:;=]-?[()dp](?![a-z])|<3)|(?P<latin>[a-z0-9][a-z0-9'’/+\-]*)"
+    r"|(?P<emoji>[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50])|(?P<stop>[,.!?;:，。！？；：、…~～\n]+)"
 )
 _CJK_RUN = re.compile(rf"[{_CJK}]")
 _SUFFIXES = ("了", "的", "啦", "咗", "哋", "呢", "吧", "啊", "呀", "嘅", "喇", "咯", "哦", "嘛")
@@ -196,6 +197,8 @@ def tokens_of(text: str, vocabulary: Vocabulary) -> list[str]:
                 tokens.extend(_split_compound(token, vocabulary.keys))
         elif match["latin"]:
             tokens.extend(_english(match["latin"], vocabulary))
+        elif match["emoji"] or match["face"]:
+            tokens.append(match["emoji"] or match["face"])
         elif tokens and tokens[-1] != SEPARATOR:
             tokens.append(SEPARATOR)
     return tokens

@@ -290,3 +290,34 @@ def test_the_analysis_package_is_pure(path: Path) -> None:
                         "importlib", "re", "unicodedata", "logging",
                         "threading", "warnings", "collections", "dataclasses", "functools",
                         "typing"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("👍", "positive"),
+        ("又坏了😡", "negative"),
+        ("收到了 :(", "negative"),
+        ("ok :)", "positive"),
+        ("😐", "neutral"),
+    ],
+)
+def test_emoji_and_faces_carry_sentiment(text: str, expected: str) -> None:
+    assert sentiment(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("运费居然要三十块", "negative"),  # a fact told with 居然 is a complaint
+        ("软件老是自动退出", "negative"),
+        ("一进门立刻有人招呼", "positive"),
+        ("比网上贵了快两百", "negative"),  # 快 before a number is "almost", not "fast"
+        ("客服回得很快，可惜没解决问题", "negative"),  # 解决问题 still says 解决
+        ("the fees went up again", "negative"),
+        ("the courier crushed the box", "negative"),  # crushed is a word, not "crashed"
+        ("i never heard back from them", "negative"),  # heard is not "hard"
+    ],
+)
+def test_facts_told_with_frustration_or_promptness(text: str, expected: str) -> None:
+    assert sentiment(text) == expected
