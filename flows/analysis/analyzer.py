@@ -49,6 +49,7 @@ def _index(book: ThemeBook) -> _Index:
             table.setdefault(key_of(word.lstrip("~")), set()).add(theme.key)
     known = [*strong, *weak, *sentiment.SCORES, *sentiment.NEGATORS, *sentiment.INTENSIFIERS]
     known += [*sentiment.DOWNTONERS, *sentiment.CONTRASTS, *lexicon.SLANG_EN.values()]
+    known += [*sentiment.EVENTS, *sentiment.CONTEXTUAL]
     return _Index(
         {k: frozenset(v) for k, v in strong.items()},
         {k: frozenset(v) for k, v in weak.items()},

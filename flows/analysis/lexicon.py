@@ -88,7 +88,8 @@ NEUTRAL_EN = split_words("ok okay fine meh average alright so-so whatever n/a no
 
 PHRASES: dict[str, float] = {
     # idioms whose meaning is not the sum of their words (checked before single words)
-    "没问题": 1, "没毛病": 1, "没得说": 1, "没话说": 1, "挑不出毛病": 1.5, "无可挑剔": 1.5,
+    "没问题": 1, "没毛病": 1, "没啥毛病": 1, "没得说": 1, "没话说": 1, "挑不出毛病": 1.5,
+    "无可挑剔": 1.5,
     "没什么问题": 1, "冇问题": 1, "没有问题": 1, "不错": 1, "不怎么样": -1, "不行": -1,
     "不好用": -1, "没用": -1, "投诉": -0.5, "道歉": 0.3, "不满": -1, "不爽": -1.5,
     "不靠谱": -1.5, "五星": 1.5,
@@ -127,14 +128,21 @@ PHRASES: dict[str, float] = {
     **dict.fromkeys(split_words(":( :-( =("), -1.0),
     **dict.fromkeys(split_words("😐 😑 🤷"), 0.0),
     "可惜": -0.5, "遗憾": -0.5, "unfortunately": -0.5, "sadly": -0.5,
-    "超出预期": 1.5, "物有所值": 1.5, "一分钱一分货": 0, "不清楚": -0.8, "不一样": -0.5,
+    "被": -0.5,  # the adversative passive: 被扣, 被拒, 被骗
+    "涨": -1, "涨到": -1, "上涨": -1, "隐形消费": -1.5, "hidden": -1, "每次都": -0.5,
+    "一分钱一分货": 1, "说不上好": 0, "说不上坏": 0, "不好不坏": 0, "不好也不坏": 0,
+    "could not be happier": 2, "couldnt be happier": 2, "top notch": 1.5, "top-notch": 1.5,
+    "和气": 1, "爱答不理": -1.5, "开胶": -1.5, "精细": 1, "可怜": -1, "老样子": -1,
+    "弄好": 1, "不咋地": -1, "不咋样": -1, "跑腿": -0.5, "跑": -0.5,
+    "超出预期": 1.5, "物有所值": 1.5, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip
 
 NEGATORS = frozenset(
     split_words(
         "不 没 没有 无 未 别 非 毫无 从不 从没 从来没 并不 并没 并非 不是 不太 不怎么 不算 不会"
-        " 不用 没人 无法 未能 没能 还没 还未 从未 一直没 一直不 不要 不必 唔 冇 未有 唔系 唔算"
+        " 没啥 没什么 不用 没人 无法 未能 没能 还没 还未 从未 一直没 一直不 不要 不必 唔 冇 未有"
+        " 唔系 唔算"
         " not no never nobody nothing none hardly barely without dont doesnt didnt isnt wasnt"
         " werent arent cant cannot couldnt wont wouldnt shouldnt havent hasnt hadnt aint nor"
         " neither"
@@ -143,7 +151,7 @@ NEGATORS = frozenset(
 INTENSIFIERS: dict[str, float] = {
     word: 1.5
     for word in split_words(
-        "很 非常 太 超 超级 特别 极其 极 十分 真 真是 真的 好 挺 蛮 相当 格外 实在 巨 贼 老"
+        "很 非常 太 超 超级 特别 极其 极 十分 真 真是 真的 好 挺 蛮 相当 格外 实在 巨 贼"
         " 最 更 太过 过于 极度 好好 够 几 very so super really extremely too way totally"
         " absolutely incredibly highly truly quite most such"
     )
@@ -201,7 +209,12 @@ COSTS = split_words(
 )
 """A clause about cost: 高 / high there is bad."""
 TIMES = split_words(
-    "时间 等待时间 等候时间 等 等了 排队 队 用时 耗时 花了 流程 手续 wait waiting line queue hold"
+    "时间 等待时间 等候时间 等 等了 排队 队 用时 耗时 花了 流程 手续 wait waiting line lines queue"
+    " queues hold"
     " time take takes took taking process"
 )
 """A clause about time: 长 / long there is bad."""
+MATERIALS = split_words(
+    "plastic material materials feels feel build made fabric 材质 做工 用料 手感"
+)
+"""A clause about what a thing is made of: cheap there is bad ("cheap plastic")."""

@@ -49,10 +49,12 @@ SARCASM = tuple(key_of(w) for w in lexicon.SARCASM_MARKERS)
 EVENTS = frozenset(key_of(w) for w in lexicon.EVENTS)
 COSTS = frozenset(key_of(w) for w in lexicon.COSTS)
 TIMES = frozenset(key_of(w) for w in lexicon.TIMES)
+MATERIALS = frozenset(key_of(w) for w in lexicon.MATERIALS)
 CONTEXTUAL: dict[str, tuple[frozenset[str], float, float]] = {
     **{w: (COSTS, -1.0, 1.0) for w in ("高", "high", "higher", "偏高")},
     **{w: (COSTS, 1.0, -1.0) for w in ("低", "low", "lower", "偏低")},
     **{w: (TIMES, -1.0, 0.0) for w in ("长", "long", "longer", "漫长")},
+    **{w: (MATERIALS, -1.0, 1.0) for w in ("cheap", "cheaply", "廉价")},
 }
 """Words whose sign depends on the clause: a high price is bad, high quality good."""
 
@@ -64,7 +66,7 @@ _EN_UNIT = r"(?:minutes?|hours?|days?|weeks?|months?|years?)"
 HARDSHIPS = tuple(
     re.compile(pattern)
     for pattern in (
-        rf"{_NUMBER}个?多?{_UNIT}多?(?:才|都没|都未|都冇|还没|还未|也没)",  # 四天才到, 一周都没回
+        rf"{_NUMBER}个?多?{_UNIT}多?了?(?:才|都没|都未|都冇|还没|还未|也没|不|没|还是)",  # 四天才到
         rf"成(?:个|粒)?{_UNIT}",  # Cantonese: 成个礼拜 (a whole week)
         rf"(?:等|排|排队|花|耗|拖|站|跑)了?(?:快|将近|足足|整整|差不多)?{_NUMBER}个?多?{_UNIT}",
         (
@@ -73,9 +75,12 @@ HARDSHIPS = tuple(
         ),
         r"(?:[2-9两三四五六七八九十几]|好几)(?:次|遍|趟)",  # 打了五次电话, 问三遍
         r"\b(?:twice|(?:three|four|five|\d+|several|multiple) times|again and again)\b",
+        r"\bevery (?:\w+ )?(?:minutes?|time|day|hour|week)\b",
     )
 )
 """Facts that tell of a hardship whatever the words around them."""
+PROMPT = re.compile(rf"{_NUMBER}个?多?{_UNIT}(?:之?内)?就|\bwithin (?:\d+|a|an|one|two|few) ")
+"""Done soon: "七天就退回来了", "within a day" (the words around may still say it broke)."""
 IRONIC_ONLY = (
     re.compile(rf"才(?:等了|用了|等|过了)?{_NUMBER}个?{_LONG}"),
     re.compile(rf"only took(?: \w+)? {_EN_NUMBER} {_EN_UNIT}"),
@@ -135,13 +140,15 @@ def items_of(clause: Sequence[str], longest: int = 6) -> list[str]:
 
 def _parts(token: str) -> list[str]:
     """A word we do not score split into scored parts, if it has any: theme words such as
-    解决问题 or 处理好 stay whole for themes but say 解决 / 好 to sentiment."""
-    if len(token) < 3 or token.isascii():
+    解决问题 or 处理好 stay whole for themes but say 解决 / 好 to sentiment; 被扣 is 被 + 扣."""
+    if len(token) < 2 or token.isascii():
         return [token]
-    for size in range(len(token) - 1, 0, -1):
-        if token[:size] in _KNOWN and len(token[:size]) > 1:
+    if len(token) == 2:
+        return list(token) if token[0] in _KNOWN and token[1] in _KNOWN else [token]
+    for size in range(len(token) - 1, 1, -1):
+        if token[:size] in _KNOWN:
             return [token[:size], *_parts(token[size:])]
-        if token[-size:] in _KNOWN and len(token[-size:]) > 1:
+        if token[-size:] in _KNOWN:
             return [*_parts(token[:-size]), token[-size:]]
     return [token]
 
@@ -236,6 +243,9 @@ def read(tokens: Sequence[str], normalized: str) -> Reading:
     hardships = sum(len(pattern.findall(normalized)) for pattern in HARDSHIPS)
     ironic = any(pattern.search(normalized) for pattern in IRONIC_ONLY)
     sarcastic = ironic or any(marker in compact for marker in SARCASM)
+    if PROMPT.search(normalized) and not ironic:
+        total += 0.5
+        verdicts += 1
     if hardships or ironic:
         total -= 1.0 * max(hardships, 1)
         verdicts += 1
