@@ -134,6 +134,8 @@ PHRASES: dict[str, float] = {
     "could not be happier": 2, "couldnt be happier": 2, "top notch": 1.5, "top-notch": 1.5,
     "和气": 1, "爱答不理": -1.5, "开胶": -1.5, "精细": 1, "可怜": -1, "老样子": -1,
     "弄好": 1, "不咋地": -1, "不咋样": -1, "跑腿": -0.5, "跑": -0.5,
+    "黑着脸": -1.5, "黑脸": -1, "死板": -1, "threw": -1, "thrown": -1, "shrank": -1.5,
+    "shrunk": -1.5, "出过问题": -1, "出过毛病": -1, "有过问题": -1, "等": -0.8,
     "超出预期": 1.5, "物有所值": 1.5, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip
@@ -218,3 +220,10 @@ MATERIALS = split_words(
     "plastic material materials feels feel build made fabric 材质 做工 用料 手感"
 )
 """A clause about what a thing is made of: cheap there is bad ("cheap plastic")."""
+COMPETITORS = split_words(
+    "别家 别人家 其他家 别的店 别的家 外面 出面 人家 同行 其他平台 别的平台 elsewhere competitor"
+    " competitors"
+)
+"""A clause about a competitor: its praise is our reproach ("同样的东西别家便宜一半")."""
+LEANING_POSITIVE = split_words("ok okay 可以 行 还行 fine")
+"""Lukewarm words that an intensifier makes praise ("很OK", "挺可以")."""

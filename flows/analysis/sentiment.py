@@ -50,6 +50,8 @@ EVENTS = frozenset(key_of(w) for w in lexicon.EVENTS)
 COSTS = frozenset(key_of(w) for w in lexicon.COSTS)
 TIMES = frozenset(key_of(w) for w in lexicon.TIMES)
 MATERIALS = frozenset(key_of(w) for w in lexicon.MATERIALS)
+COMPETITORS = frozenset(key_of(w) for w in lexicon.COMPETITORS)
+LEANING_POSITIVE = frozenset(key_of(w) for w in lexicon.LEANING_POSITIVE)
 CONTEXTUAL: dict[str, tuple[frozenset[str], float, float]] = {
     **{w: (COSTS, -1.0, 1.0) for w in ("高", "high", "higher", "偏高")},
     **{w: (COSTS, 1.0, -1.0) for w in ("低", "low", "lower", "偏低")},
@@ -73,7 +75,7 @@ HARDSHIPS = tuple(
             rf"(?:took|waited|waiting|after|over|spent|wasted)(?: \w+){{0,3}}? {_EN_NUMBER}"
             rf" (?:more )?{_EN_UNIT}"
         ),
-        r"(?:[2-9两三四五六七八九十几]|好几)(?:次|遍|趟)",  # 打了五次电话, 问三遍
+        r"(?:[2-9两三四五六七八九十几]|好几|好多|很多)(?:次|遍|趟)",  # 打了五次电话, 问三遍
         r"\b(?:twice|(?:three|four|five|\d+|several|multiple) times|again and again)\b",
         r"\bevery (?:\w+ )?(?:minutes?|time|day|hour|week)\b",
     )
@@ -187,6 +189,10 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
         if item in SCORES or item in CONTEXTUAL or (item in EVENTS and negated):
             verdicts += 1
             value = _value_of(item, present) * multiplier
+            if item in LEANING_POSITIVE and multiplier > 1:
+                value = 0.7  # 很OK, 挺可以
+            if value > 0 and present & COMPETITORS:
+                value = -value  # 别家便宜一半: their praise is our reproach
             if negated:
                 value = -value * (0.9 if value > 0 else 0.7)
             total += value
@@ -202,8 +208,8 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
 
 _LIGHT = frozenset(
     lexicon.split_words(
-        "的 了 得 地 有 那么 这么 那样 这样 说 讲 想象 想象中 我 你 他 她 它 我们 他们 一个 个 一"
-        " the a an as that so be been me my you it them him her us"
+        "的 了 得 地 有 怎么 那么 这么 那样 这样 说 讲 想象 想象中 我 你 他 她 它 我们 他们 一个 个"
+        " 一 the a an as that so be been me my you it them him her us"
     )
 )
 """Words that do not use up a negator's reach ("没有广告说的好", "not as good")."""
