@@ -58,6 +58,25 @@ MORE_NEGATIVE_ZH = split_words(
     " 闪退了 收不到 没收到 不发货 不退 不给退 不给换 拖着 一拖再拖 遥遥无期 坑货 差到 好耐"
     " 咁耐 好慢 太慢"
 )
+LONG_TAIL_NEGATIVE_ZH = split_words(
+    "拖拖拉拉 磨磨蹭蹭 泡 泡水 泡了 湿 湿了 受潮 发潮 有待改进 有待提高 需要改进 没电 冇电 掉电"
+    " 充不进 发热 重启 自动重启 反应慢 反应迟钝 迟钝 不灵敏 不准确 误差 色差 褶皱 起皱 脱线 线头"
+    " 毛边 粗制滥造 偷工减料 变小 漏液 渗漏 断裂 松动 摇晃 味道大 甲醛 发黄 发黑 临期 坏果 烂果"
+    " 少件 缺件 缺货 断货 没货 发错货 延迟发货 迟迟 催了 一直催 投诉无门 推来推去 打太极"
+    " 模板回复 机器人 自动回复 找不到人工 挂机 强行挂断 骂人 给脸色 甩脸子 不理不睬 外行 业务不熟"
+    " 不熟练 手忙脚乱 混乱 没秩序 插队 蟑螂 虫子 异物 拉肚子 难以下咽 太咸 太甜 太油 油腻 没味道"
+    " 冷掉 份量少 量少 分量不足 不便宜 小贵 偏贵 性价比低 收费高 额外收费 隐藏费用 诱导 强制消费"
+    " 退不了 退不掉 取消不了 注销不了 解绑不了 门槛高 难懂 看不懂 搞不懂 不明确 模糊 含糊 说法不一"
+    " 互相矛盾 来回跑 人太多 太挤 爆满 等太久 不及时 迟缓 效率低 低效 误点 放鸽子 失约 不守时"
+    " 不负责任 醉了 一星 零分 负分 拉黑 劝退 避雷 踩雷 慎买 慎入 不建议 智商税 翻车 摔 摔坏"
+    " 有待加强 不满足 很失望 非常失望 太失望 差点 糟透 透顶 一般般吧"
+)
+LONG_TAIL_POSITIVE_ZH = split_words(
+    "明显 有效 见效 管用 好使 精准 正品 保真 饱满 香甜 脆 嫩 入味 地道 量大 包邮 免运费 当天到"
+    " 利落 爽快 干脆 痛快 大方 主动 踏实 简便 容易 易懂 明白 规范 有序 井井有条 温馨 明亮 高级"
+    " 质感好 手感好 皮实 强大 全面 爱了 绝了 yyds 太棒了 无限回购 必买 超预期 不赖 挺棒 真棒"
+    " 顶级 可以可以 优惠多 折扣大 送货上门 快速响应 响应快 回复快 处理快 效率高 速度快 很快"
+)
 NEUTRAL_ZH = split_words(
     "一般 一般般 还行 还可以 可以 凑合 马马虎虎 普通 普普通通 没感觉 说不上来 无所谓 无 没有"
     " 没什么 没意见 没什么意见 麻麻 麻麻哋 中规中矩 不好说 没什么特别 一般啦 还好 就那样 平平"
@@ -83,6 +102,22 @@ NEGATIVE_EN = split_words(
     " ignored ignore complaint complain lousy mediocre cold laggy lag slowly incompetent"
     " dismissive unprofessional clunky painful worse mistake problem issue tedious downhill"
     " waiting waited queue rubbish horrendous dreadful shocking pathetic joke"
+)
+LONG_TAIL_NEGATIVE_EN = split_words(
+    "restocking soggy mushy bland greasy undercooked overcooked burnt leaked leaking leaky cracked"
+    " scratched dented torn ripped stained faded flimsy wobbly noisy smelly stinks gross disgusting"
+    " filthy moldy expired spoiled incorrect stolen misdelivered overdue backordered unreachable"
+    " unanswered condescending impatient clueless careless sloppy lazy arrogant unfriendly"
+    " disrespectful hostile yelled scammy misleading deceptive shady outrageous steep exorbitant"
+    " hike surcharge freezes frozen freezing unresponsive outdated glitches errors bugs unusable"
+    " convoluted bureaucratic endless lengthy cumbersome redundant repetitive annoyed furious"
+    " livid appalled appalling letdown subpar underwhelming regret avoid beware"
+)
+LONG_TAIL_POSITIVE_EN = split_words(
+    "unbeatable bargain generous spotless crisp yummy juicy sturdy robust snappy swift zippy"
+    " flawless impeccable accommodating considerate thoughtful empathetic understanding caring warm"
+    " welcoming cheerful upbeat organized effortless sleek polished neat tidy roomy cozy comfy"
+    " spacious lifesaver thrilled delighted grateful appreciate appreciated"
 )
 NEUTRAL_EN = split_words("ok okay fine meh average alright so-so whatever n/a none nothing na")
 
@@ -136,6 +171,9 @@ PHRASES: dict[str, float] = {
     "弄好": 1, "不咋地": -1, "不咋样": -1, "跑腿": -0.5, "跑": -0.5,
     "黑着脸": -1.5, "黑脸": -1, "死板": -1, "threw": -1, "thrown": -1, "shrank": -1.5,
     "shrunk": -1.5, "出过问题": -1, "出过毛病": -1, "有过问题": -1, "等": -0.8,
+    "let down": -1.5, "fell short": -1.5, "below average": -1, "stay away": -2,
+    "exceeded expectations": 2, "above and beyond": 2, "a steal": 1.5, "mixed up": -1,
+    "never arrived": -1.5, "went above": 1.5,
     "超出预期": 1.5, "物有所值": 1.5, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip
@@ -202,6 +240,7 @@ EVENTS = split_words(
     "到账 收到 到 回 回复 回电 更新 发货 退 退回 处理 到货 联系 接 接听 动静 下文 理 理睬"
     " arrived received came replied responded answered heard showed refunded delivered updated"
     " shipped called returned 说法 交代 解释 回音 消息 通知 know knew understand 敲门 打电话"
+    " 一样 来 发 gotten get got load loads fixing fix"
 )
 """Things that should happen: saying nothing by themselves, their absence is a complaint
 ("退款还没到账", "refund never arrived")."""

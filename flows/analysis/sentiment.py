@@ -30,6 +30,10 @@ for _list, _score in (
     (lexicon.POSITIVE_ZH, 1.0),
     (lexicon.MORE_POSITIVE_ZH, 1.0),
     (lexicon.MORE_NEGATIVE_ZH, -1.0),
+    (lexicon.LONG_TAIL_NEGATIVE_ZH, -1.0),
+    (lexicon.LONG_TAIL_POSITIVE_ZH, 1.0),
+    (lexicon.LONG_TAIL_NEGATIVE_EN, -1.0),
+    (lexicon.LONG_TAIL_POSITIVE_EN, 1.0),
     (lexicon.NEGATIVE_ZH, -1.0),
     (lexicon.NEUTRAL_ZH, 0.0),
     (lexicon.POSITIVE_EN, 1.0),
@@ -56,6 +60,7 @@ CONTEXTUAL: dict[str, tuple[frozenset[str], float, float]] = {
     **{w: (COSTS, -1.0, 1.0) for w in ("高", "high", "higher", "偏高")},
     **{w: (COSTS, 1.0, -1.0) for w in ("低", "low", "lower", "偏低")},
     **{w: (TIMES, -1.0, 0.0) for w in ("长", "long", "longer", "漫长")},
+    **{w: (TIMES, 1.0, 0.0) for w in ("短", "short", "shorter")},
     **{w: (MATERIALS, -1.0, 1.0) for w in ("cheap", "cheaply", "廉价")},
 }
 """Words whose sign depends on the clause: a high price is bad, high quality good."""
@@ -65,16 +70,15 @@ _LONG = r"(?:周|星期|礼拜|月|年)"
 _UNIT = r"(?:分钟|分|钟头|钟|小时|天|日|周|星期|礼拜|个月|月|年)"
 _EN_NUMBER = r"(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|several|many|few)"
 _EN_UNIT = r"(?:minutes?|hours?|days?|weeks?|months?|years?)"
+_EN_LONG_UNIT = r"(?:hours?|days?|weeks?|months?|years?)"
 HARDSHIPS = tuple(
     re.compile(pattern)
     for pattern in (
         rf"{_NUMBER}个?多?{_UNIT}多?了?(?:才|都没|都未|都冇|还没|还未|也没|不|没|还是)",  # 四天才到
         rf"成(?:个|粒)?{_UNIT}",  # Cantonese: 成个礼拜 (a whole week)
-        rf"(?:等|排|排队|花|耗|拖|站|跑)了?(?:快|将近|足足|整整|差不多)?{_NUMBER}个?多?{_UNIT}",
-        (
-            rf"(?:took|waited|waiting|after|over|spent|wasted)(?: \w+){{0,3}}? {_EN_NUMBER}"
-            rf" (?:more )?{_EN_UNIT}"
-        ),
+        rf"(?:等|排|排队|花|耗|拖|站|跑|叫|折腾|搞|弄|忙)了?(?:快|将近|足足|整整|差不多)?{_NUMBER}个?多?{_UNIT}",
+        rf"(?:waited|waiting|spent|wasted|over)(?: \w+){{0,3}}? {_EN_NUMBER} (?:more )?{_EN_UNIT}",
+        rf"(?:took|after)(?: \w+){{0,3}}? {_EN_NUMBER} (?:more )?{_EN_LONG_UNIT}",
         r"(?:[2-9两三四五六七八九十几]|好几|好多|很多)(?:次|遍|趟)",  # 打了五次电话, 问三遍
         r"\b(?:twice|(?:three|four|five|\d+|several|multiple) times|again and again)\b",
         r"\bevery (?:\w+ )?(?:minutes?|time|day|hour|week)\b",

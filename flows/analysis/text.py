@@ -79,6 +79,7 @@ def base_vocabulary() -> frozenset[str]:
     words: set[str] = set()
     words.update(lexicon.POSITIVE_ZH, lexicon.NEGATIVE_ZH, lexicon.NEUTRAL_ZH, lexicon.PHRASES)
     words.update(lexicon.MORE_POSITIVE_ZH, lexicon.MORE_NEGATIVE_ZH)
+    words.update(lexicon.LONG_TAIL_POSITIVE_ZH, lexicon.LONG_TAIL_NEGATIVE_ZH)
     words.update(lexicon.NEGATORS, lexicon.INTENSIFIERS, lexicon.DOWNTONERS)
     for theme in DEFAULT_THEMES:
         words.update(word.lstrip("~") for word in theme.words)
