@@ -128,7 +128,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|costly|fee|fees"
         "|charge|charged|charges|overpriced|value for money|affordable|bill|billing|billed"
         "|discount|~deal|~worth|~value|ripoff|rip off|money|~paid|~pay|shipping cost|shipping fee"
-        "|delivery fee|delivery charge|shipping costs|delivery fees",
+        "|delivery fee|delivery charge|shipping costs|delivery fees"
+        "|overcharged|overcharge|overcharging|hidden fees|隐形消费|restocking fee",
     ),
     _theme(
         "staff",
@@ -173,7 +174,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|waiting|queue|queued|line"
         "|hold|on hold|respond|reply|replied|response"
         "|responses|right away|wait time|waiting time|~seen|~forever|callback"
-        "|call back|~slow to respond",
+        "|call back|~slow to respond"
+        "|lines|queues|long line|long lines",
     ),
     _theme(
         "resolution",
@@ -184,7 +186,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|说法|处理结果|赔偿|补偿|解决方案|理赔|赔付|处理方案|后续|没人管|resolve|resolved"
         "|~complaint|~complaints|compensation|solution|~case|escalate|escalated|resolution|solve"
         "|solved|fix|fixed|sorted|sort out|sorted out|handled"
-        "|~problem|~issue|~issues|~problems|follow up|follow-up|unresolved",
+        "|~problem|~issue|~issues|~problems|follow up|follow-up|unresolved"
+        "|报修|保修期内",
     ),
     _theme(
         "refund",
