@@ -174,6 +174,7 @@ PHRASES: dict[str, float] = {
     "let down": -1.5, "fell short": -1.5, "below average": -1, "stay away": -2,
     "exceeded expectations": 2, "above and beyond": 2, "a steal": 1.5, "mixed up": -1,
     "never arrived": -1.5, "went above": 1.5,
+    "糟": -1, "失效": -1, "塑料味": -1, "老长": -1, "freeze": -1, "冻晒": -1,
     "超出预期": 1.5, "物有所值": 1.5, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip
@@ -203,6 +204,8 @@ DOWNTONERS: dict[str, float] = {
         " slightly kinda kind-of somewhat little sometimes occasionally fairly"
     )
 }
+AFTER_INTENSIFIERS = split_words("极了 透了 死了 爆了 得很 得要死 到爆 极 透顶 晒 死 爆")
+"""Intensifiers that follow their word ("棒极了", "糟透了", "烦死了")."""
 CONTRASTS = frozenset(
     split_words(
         "但 但是 不过 可是 然而 就是 只是 可惜 唯一 but however yet except unfortunately sadly"

@@ -48,6 +48,7 @@ SCORES = {**vader.valences(), **_SCORES}
 NEGATORS = frozenset(key_of(w) for w in lexicon.NEGATORS)
 INTENSIFIERS = {key_of(w): m for w, m in lexicon.INTENSIFIERS.items()}
 DOWNTONERS = {key_of(w): m for w, m in lexicon.DOWNTONERS.items()}
+AFTER_INTENSIFIERS = dict.fromkeys(lexicon.AFTER_INTENSIFIERS, 1.5)
 CONTRASTS = frozenset(key_of(w) for w in lexicon.CONTRASTS)
 SARCASM = tuple(key_of(w) for w in lexicon.SARCASM_MARKERS)
 EVENTS = frozenset(key_of(w) for w in lexicon.EVENTS)
@@ -144,10 +145,32 @@ def items_of(clause: Sequence[str], longest: int = 6) -> list[str]:
     return items
 
 
+def _english_base(word: str) -> str:
+    """An inflected English word we do not score as the scored word it comes from
+    (professionally → professional, faster → fast, freezing → freeze), else itself."""
+    if word in _KNOWN or len(word) < 5 or not word.isalpha():
+        return word
+    for suffix, replacement in _INFLECTIONS:
+        if word.endswith(suffix):
+            base = word[: -len(suffix)] + replacement
+            if base in _KNOWN:
+                return base
+    return word
+
+
+_INFLECTIONS = (
+    ("ally", "al"), ("ily", "y"), ("ly", ""), ("iest", "y"), ("ier", "y"), ("est", ""),
+    ("er", ""), ("ied", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("es", ""),
+    ("s", ""), ("ness", ""),
+)  # fmt: skip
+
+
 def _parts(token: str) -> list[str]:
     """A word we do not score split into scored parts, if it has any: theme words such as
     解决问题 or 处理好 stay whole for themes but say 解决 / 好 to sentiment; 被扣 is 被 + 扣."""
-    if len(token) < 2 or token.isascii():
+    if token.isascii():
+        return [_english_base(token)]
+    if len(token) < 2:
         return [token]
     if len(token) == 2:
         return list(token) if token[0] in _KNOWN and token[1] in _KNOWN else [token]
@@ -175,6 +198,10 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
             continue
         if item in INTENSIFIERS and any(_scored(it) for it in ahead[:2]):
             multiplier *= INTENSIFIERS[item]
+            continue
+        if item in AFTER_INTENSIFIERS and last_index is not None and index - last_index <= 2:
+            total += last_value * (AFTER_INTENSIFIERS[item] - 1)  # 棒极了, 烦死了
+            last_value *= AFTER_INTENSIFIERS[item]
             continue
         if item in DOWNTONERS:
             if any(_scored(it) for it in ahead[:2]):
@@ -264,7 +291,16 @@ def read(tokens: Sequence[str], normalized: str) -> Reading:
     return Reading(total, verdicts)
 
 
+def is_request(normalized: str) -> bool:
+    """A question or a wish rather than a verdict ("请问怎么退款？", "希望增加夜间模式")."""
+    compact = normalized.replace(" ", "")
+    return bool(_QUESTION.search(normalized)) or any(wish in compact for wish in WISHES)
+
+
+_QUESTION = re.compile(r"[?？]|请问|吗$|^(?:how|what|why|when|where|can|could|is|are|do|does)\b")
+
 _KNOWN = SCORES.keys() | NEGATORS | INTENSIFIERS.keys() | DOWNTONERS.keys() | EVENTS | COSTS
+_KNOWN |= AFTER_INTENSIFIERS.keys()
 
 
 def _has_negative(tokens: Sequence[str]) -> bool:

@@ -321,3 +321,25 @@ def test_emoji_and_faces_carry_sentiment(text: str, expected: str) -> None:
 )
 def test_facts_told_with_frustration_or_promptness(text: str, expected: str) -> None:
     assert sentiment(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("好吃极了", "positive"),  # an intensifier after its word
+        ("烦死了", "negative"),
+        ("the agent handled it professionally", "positive"),  # professional + ly
+        ("arrived faster than i expected", "positive"),  # fast + er
+        ("the screen keeps freezing", "negative"),
+    ],
+)
+def test_intensifiers_after_the_word_and_english_inflections(text: str, expected: str) -> None:
+    assert sentiment(text) == expected
+
+
+def test_a_topic_told_without_any_verdict_reads_as_a_complaint_but_a_question_does_not() -> None:
+    assert analyze("快递员把包裹放在了楼下").sentiment == "negative"
+    assert analyze("the buttons moved to the bottom of the page").sentiment == "negative"
+    assert analyze("请问运费怎么算？").sentiment == "neutral"
+    assert analyze("how do i change my delivery address?").sentiment == "neutral"
+    assert analyze("一般般").sentiment == "neutral"  # no topic: a lukewarm verdict stays neutral
