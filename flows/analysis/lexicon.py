@@ -146,7 +146,7 @@ PHRASES: dict[str, float] = {
     # frustration adverbs: a fact told with them is a complaint ("运费居然要二十块")
     "居然": -0.5, "竟然": -0.5, "总是": -0.5, "老是": -0.5, "一直": -0.5, "又": -0.5,
     "还得": -0.5, "还要": -0.5, "要自己": -0.5, "得自己": -0.5, "again": -0.5, "keeps": -0.5,
-    "always": -0.3, "even": -0.3,
+    "always": -0.3,
     # promptness: a fact told with them is praise ("到店马上就有人接待")
     "马上": 0.5, "立刻": 0.5, "立即": 0.5, "当场": 0.5, "第一时间": 0.5, "秒回": 1,
     "immediately": 1, "within minutes": 1, "in no time": 1, "same day": 0.5,
@@ -175,6 +175,10 @@ PHRASES: dict[str, float] = {
     "exceeded expectations": 2, "above and beyond": 2, "a steal": 1.5, "mixed up": -1,
     "never arrived": -1.5, "went above": 1.5,
     "糟": -1, "失效": -1, "塑料味": -1, "老长": -1, "freeze": -1, "冻晒": -1,
+    "could have been better": -1, "couldve been better": -1, "呵呵": -1, "随到随办": 1.5,
+    "went out of her way": 2, "went out of his way": 2, "went out of their way": 2,
+    "out of their way": 1.5, "next day": 0.5, "the next day": 0.5, "第二天就": 0.5, "次日": 0.3,
+    "soft": 0.5, "premium": 1, "醒目": 1, "粘": -1, "蔫": -1, "蔫了": -1,
     "超出预期": 1.5, "物有所值": 1.5, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip
@@ -243,7 +247,7 @@ EVENTS = split_words(
     "到账 收到 到 回 回复 回电 更新 发货 退 退回 处理 到货 联系 接 接听 动静 下文 理 理睬"
     " arrived received came replied responded answered heard showed refunded delivered updated"
     " shipped called returned 说法 交代 解释 回音 消息 通知 know knew understand 敲门 打电话"
-    " 一样 来 发 gotten get got load loads fixing fix"
+    " 一样 来 发 送 gotten get got load loads fixing fix picked pick knocked knock"
 )
 """Things that should happen: saying nothing by themselves, their absence is a complaint
 ("退款还没到账", "refund never arrived")."""
@@ -263,7 +267,8 @@ MATERIALS = split_words(
 )
 """A clause about what a thing is made of: cheap there is bad ("cheap plastic")."""
 COMPETITORS = split_words(
-    "别家 别人家 其他家 别的店 别的家 外面 出面 人家 同行 其他平台 别的平台 elsewhere competitor"
+    "别家 别人家 其他家 别的店 别的家 外面 出面 人家 同行 其他平台 别的平台 隔壁 隔壁店 对面"
+    " elsewhere competitor"
     " competitors"
 )
 """A clause about a competitor: its praise is our reproach ("同样的东西别家便宜一半")."""

@@ -83,6 +83,7 @@ HARDSHIPS = tuple(
         r"(?:[2-9两三四五六七八九十几]|好几|好多|很多)(?:次|遍|趟)",  # 打了五次电话, 问三遍
         r"\b(?:twice|(?:three|four|five|\d+|several|multiple) times|again and again)\b",
         r"\bevery (?:\w+ )?(?:minutes?|time|day|hour|week)\b",
+        rf"\bfor (?:over |almost |nearly )?{_EN_NUMBER} (?:minutes?|hours?)\b",
     )
 )
 """Facts that tell of a hardship whatever the words around them."""

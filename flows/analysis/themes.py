@@ -161,7 +161,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|护肤品|quality|product|products|item|items|broke|broken|durable|defective|faulty"
         "|material"
         "|build|build quality|stopped working|taste|tasted|tasty|fresh|stale|food|meal|~damaged"
-        "|~cold|fabric|size|sizing|battery|screen|device|works|~worked",
+        "|~cold|fabric|size|sizing|battery|screen|device|works|~worked"
+        "|锅|碗|杯子|花|鲜花|枕头|被子|玩具|手艺",
     ),
     _theme(
         "wait",
@@ -175,7 +176,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|hold|on hold|respond|reply|replied|response"
         "|responses|right away|wait time|waiting time|~seen|~forever|callback"
         "|call back|~slow to respond"
-        "|lines|queues|long line|long lines",
+        "|lines|queues|long line|long lines"
+        "|随到随办|picked up the phone|pick up the phone",
     ),
     _theme(
         "resolution",
