@@ -14,6 +14,8 @@ from flows.analysis.themes import ThemeBook, default_book
 
 Sentiment = Literal["positive", "neutral", "negative"]
 SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")
+MAX_CHARS = 2000
+"""Only the start of a longer text is read (an open answer is a few sentences)."""
 VAGUE_MAX_WORDS = 4
 """An answer with no theme and at most this many other words is vague ("不好", "meh")."""
 LONGEST_WORD = 6
@@ -21,6 +23,8 @@ LONGEST_WORD = 6
 TOPIC_WITHOUT_VERDICT = -sentiment.NEUTRAL_BAND
 """The score of an answer that names a topic but no verdict at all: in the labelled answers
 such answers were complaints two times in three ("窗口就开了一个", "the jacket fell apart")."""
+FACT_MIN_WORDS = 3
+"""...and a bare topic ("物流", "shipping") is not a fact told: it stays neutral."""
 DELIVERY = "delivery"
 WAIT = "wait"
 
@@ -122,12 +126,14 @@ def analyze(text: str, book: ThemeBook | None = None) -> TextAnalysis:
     """Themes (from `book`, the default book when None), sentiment and vagueness of `text`."""
     book = book or default_book()
     index = _index(book)
+    text = text[:MAX_CHARS]
     tokens = tokens_of(text, index.vocabulary)
     themes = _themes_of(tokens, index, book.keys())
     normalized = normalize(text)
     reading = sentiment.read(tokens, normalized)
     score = reading.score
-    if themes and not reading.verdicts and not sentiment.is_request(normalized):
+    told = len([token for token in tokens if token != SEPARATOR]) >= FACT_MIN_WORDS
+    if themes and told and not reading.verdicts and not sentiment.is_request(normalized):
         score = TOPIC_WITHOUT_VERDICT  # "杯子有股塑料味": a topic told flatly is a complaint
     polarity: Sentiment = "neutral"
     if score >= sentiment.NEUTRAL_BAND:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import flows.analysis.lexicon as lexicon
 import flows.analysis.vader as vader
@@ -193,7 +194,7 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
     last_value = 0.0
     present = set(items)
     for index, item in enumerate(items):
-        ahead = [it for it in items[index + 1 :] if it not in _LIGHT][:NEGATION_SCOPE]
+        ahead = list(islice((it for it in items[index + 1 :] if it not in _LIGHT), NEGATION_SCOPE))
         if item in NEGATORS and (item not in SCORES or any(_scored(it) for it in ahead)):
             negations, reach = negations + 1, NEGATION_SCOPE
             continue

@@ -63,11 +63,40 @@ def normalize(text: str) -> str:
 
 
 class Vocabulary:
-    """The words the analyzer knows (lexicon, phrases, theme words), keyed without spaces."""
+    """The words the analyzer knows (lexicon, phrases, theme words), keyed without spaces,
+    with an index of the English ones by their one-letter deletions for typo lookups."""
 
     def __init__(self, words: Iterable[str]) -> None:
         self.keys = frozenset(key_of(word) for word in words)
         self.english = frozenset(w for w in self.keys if w.isascii() and w.isalpha())
+        self._deletions: dict[str, set[str]] = {}
+        for word in self.english:
+            if len(word) >= MIN_CORRECTED:
+                for variant in _deletions(word):
+                    self._deletions.setdefault(variant, set()).add(word)
+        self._corrected: dict[str, str | None] = {}
+
+    def correction(self, word: str) -> str | None:
+        """The known word a misspelt one stands for (one edit, two for long words), if one
+        is nearest; remembered (at most CORRECTIONS_KEPT)."""
+        if word not in self._corrected:
+            if len(self._corrected) >= CORRECTIONS_KEPT:
+                self._corrected.clear()
+            candidates: set[str] = set()
+            for variant in _deletions(word):
+                candidates |= self._deletions.get(variant, set())
+            self._corrected[word] = _closest(word, candidates)
+        return self._corrected[word]
+
+
+MIN_CORRECTED = 4
+"""Shorter words are never corrected (too many real words are one edit apart)."""
+MAX_CORRECTED = 20
+CORRECTIONS_KEPT = 10_000
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 def key_of(word: str) -> str:
@@ -155,7 +184,9 @@ def _english(word: str, vocabulary: Vocabulary) -> list[str]:
             return [candidate]
     if len(word) < 4 or is_english_word(word):
         return [word]
-    return [_closest(word, vocabulary.english) or word]
+    if len(word) > MAX_CORRECTED:
+        return [word]
+    return [vocabulary.correction(word) or word]
 
 
 _ELONGATED = re.compile(r"(\w)\1{2,}")
@@ -176,13 +207,13 @@ def _english_frequencies() -> dict[str, int]:
     return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
 
 
-def _closest(word: str, candidates: frozenset[str]) -> str | None:
+def _closest(word: str, candidates: set[str]) -> str | None:
     """The known word within one edit (two for long words) of a misspelt one, if unique."""
     limit = 1 if len(word) < 8 else 2
     best: list[str] = []
     best_distance = limit + 1
     for candidate in candidates:
-        if abs(len(candidate) - len(word)) > limit or len(candidate) < 4:
+        if abs(len(candidate) - len(word)) > limit or len(candidate) < MIN_CORRECTED:
             continue
         distance = _edit_distance(word, candidate, limit)
         if distance < best_distance:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from time import perf_counter
 
 import pytest
 
@@ -287,7 +288,7 @@ def test_the_analysis_package_is_pure(path: Path) -> None:
     }
     assert imported & IMPURE == set()
     assert imported <= {"__future__", "flows", "jieba", "opencc", "spellchecker", "vaderSentiment",
-                        "importlib", "re", "unicodedata", "logging",
+                        "importlib", "itertools", "re", "unicodedata", "logging",
                         "threading", "warnings", "collections", "dataclasses", "functools",
                         "typing"}  # fmt: skip
 
@@ -343,3 +344,12 @@ def test_a_topic_told_without_any_verdict_reads_as_a_complaint_but_a_question_do
     assert analyze("请问运费怎么算？").sentiment == "neutral"
     assert analyze("how do i change my delivery address?").sentiment == "neutral"
     assert analyze("一般般").sentiment == "neutral"  # no topic: a lukewarm verdict stays neutral
+
+
+def test_a_long_text_is_read_quickly_and_only_its_start() -> None:
+    analyze("warm 热身")
+    started = perf_counter()
+    words = " ".join(f"qz{i}xv" for i in range(3000))  # unknown words: typo lookups for each
+    assert analyze(words).sentiment == "neutral"
+    assert analyze("快递很慢。" * 3000).themes == ("delivery",)
+    assert perf_counter() - started < 2.0
