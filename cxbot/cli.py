@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from admin import commands as admin_commands
+from cxbot import analyze_text
 from cxbot.conversations import ConversationService
 from cxbot.handoff import HandoffPolicy
 from cxbot.settings import Settings
@@ -373,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     telegram_commands.add_parser("set-webhook", help="register PUBLIC_URL/webhooks/telegram")
 
     admin_commands.add_parsers(commands)
+    analyze_text.add_parser(commands)
 
     commands.add_parser("schema", help="print the JSON Schema of flow files")
     diagram = commands.add_parser("diagram", help="print a Mermaid diagram of a flow")
@@ -400,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         return _schema()
     if args.command == "diagram":
         return _diagram(args)
+    if args.command == "analyze-text":
+        return analyze_text.run(args)
     settings = _read_settings()
     if settings is None:
         return 2
