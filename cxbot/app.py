@@ -25,6 +25,7 @@ from admin import (
     desk_api,
     desk_pages,
     desk_stream,
+    flow_pages,
     transcript_pages,
     transcripts_api,
 )
@@ -33,6 +34,7 @@ from admin.auth import AdminAuth, AuthConfig
 from admin.install import install as install_admin
 from admin.rendering import STATIC as ADMIN_STATIC
 from admin.rendering import STATIC_PATH as ADMIN_STATIC_PATH
+from admin.simulator import Simulator
 from bot import webchat
 from bot.channel import Unavailable
 from cxbot import announcements, api, api_docs, channels
@@ -314,6 +316,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     )
     app.include_router(desk_api.router(desk, guard=access.api_role("agent")))
+    simulator = Simulator(key=lambda: auth.cookie_key, clock=service.clock)
+    app.include_router(flow_pages.router(flows=registry.all, simulator=simulator))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)

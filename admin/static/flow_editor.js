@@ -1,0 +1,492 @@
+// The flow studio's editor page: CodeMirror 6 (the vendored bundle, window.CxFlowEditor)
+// with lint markers from the server's checks, JSON-Schema completion, drafts, the diff
+// before publishing, history, the side-by-side texts, the Mermaid diagram and the
+// simulator. Everything it needs comes in <script type="application/json" id="flow-data">
+// (the Content-Security-Policy allows no inline script); every text a person reads comes
+// from the server in the page's language.
+(function () {
+  "use strict";
+  var dataElement = document.getElementById("flow-data");
+  if (!dataElement) { return; }
+  var data = JSON.parse(dataElement.textContent);
+  var T = data.texts;
+  var urls = data.urls;
+  var csrf = (document.querySelector('input[name="csrf_token"]') || {}).value || "";
+  var $ = function (id) { return document.getElementById(id); };
+
+  function say(key, fields) {
+    var text = T[key] || key;
+    Object.keys(fields || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(fields[name]));
+    });
+    return text;
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function notice(text, kind) {
+    var box = $("studio-notice");
+    box.textContent = text;
+    box.className = "flash " + (kind || "notice");
+    box.hidden = !text;
+  }
+
+  // JSON to and from the server, with the session's CSRF token.
+  function call(method, url, body) {
+    var options = { method: method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (json) {
+        return { status: response.status, ok: response.ok, json: json };
+      });
+    });
+  }
+
+  function failed(error) {
+    notice(error && error.message ? say("offline") : say("error", { reason: String(error) }), "error");
+  }
+
+  // ---- the editor --------------------------------------------------------------------
+  var CM = window.CxFlowEditor;
+  var view = null;
+  var lastPreview = null;
+
+  function source() {
+    return view ? view.state.doc.toString() : $("source-fallback").value;
+  }
+
+  function position(doc, line, col) {
+    var number = Math.min(Math.max(line, 1), doc.lines);
+    var at = doc.line(number);
+    var from = Math.min(at.from + Math.max(col - 1, 0), at.to);
+    var rest = doc.sliceString(from, at.to);
+    var word = /^[^\s:,\]}]+/.exec(rest);
+    var to = word ? from + word[0].length : at.to;
+    return { from: from, to: Math.max(to, from === at.to ? from : from + 1) };
+  }
+
+  function diagnostics(doc, errors) {
+    return errors.map(function (error) {
+      var range = position(doc, error.line, error.col);
+      return { from: range.from, to: range.to, severity: "error",
+               message: error.line + ":" + error.col + ": " + error.message };
+    });
+  }
+
+  function jumpTo(line, col) {
+    if (!view) { return; }
+    var range = position(view.state.doc, line, col);
+    view.dispatch({ selection: { anchor: range.from }, scrollIntoView: true });
+    view.focus();
+  }
+
+  function showProblems(errors) {
+    var list = $("problems");
+    list.textContent = "";
+    errors.forEach(function (error) {
+      var item = el("li");
+      var link = el("button", "link", error.line + ":" + error.col);
+      link.type = "button";
+      link.addEventListener("click", function () { jumpTo(error.line, error.col); });
+      item.appendChild(link);
+      item.appendChild(el("span", "message", " " + error.message));
+      list.appendChild(item);
+    });
+    var status = $("lint-status");
+    status.textContent = errors.length
+      ? say("problems", { n: errors.length })
+      : say("valid", { version: lastPreview && lastPreview.version });
+    status.className = "lint-status " + (errors.length ? "bad" : "good");
+  }
+
+  function checkNow(view) {
+    var text = view.state.doc.toString();
+    $("lint-status").textContent = say("checking");
+    return call("POST", urls.preview, { source: text }).then(function (answer) {
+      if (!answer.ok) { return []; }
+      if (view.state.doc.toString() !== text) { return []; } // typed meanwhile: a new check follows
+      lastPreview = answer.json;
+      showProblems(answer.json.errors);
+      showTexts(answer.json);
+      showDiagramChoices(answer.json);
+      return diagnostics(view.state.doc, answer.json.errors);
+    }).catch(function (error) { failed(error); return []; });
+  }
+
+  function startEditor() {
+    var holder = $("editor");
+    var extensions = [
+      CM.basicSetup,
+      CM.keymap.of([CM.indentWithTab]),
+      CM.yaml(),
+      CM.EditorView.lineWrapping,
+      CM.lintGutter(),
+      CM.linter(checkNow, { delay: 600 }),
+      CM.yamlLanguage.data.of({ autocomplete: CM.yamlCompletion() }),
+      CM.hoverTooltip(CM.yamlSchemaHover()),
+      CM.stateExtensions(data.schema),
+      CM.EditorView.updateListener.of(function (update) {
+        if (update.docChanged) { dirty = true; }
+      }),
+    ];
+    var text = $("source-fallback").value;
+    holder.textContent = "";
+    view = new CM.EditorView({
+      state: CM.EditorState.create({ doc: data.draft ? data.draft.source : text, extensions: extensions }),
+      parent: holder,
+    });
+    view.contentDOM.setAttribute("aria-label", holder.getAttribute("data-label") || "YAML");
+    window.cxFlowView = view; // for tests and the curious
+  }
+
+  // ---- side-by-side texts --------------------------------------------------------------
+  function showTexts(preview) {
+    var table = $("texts");
+    if (!preview.languages.length) { return; } // unreadable for now: keep the last good one
+    table.textContent = "";
+    var head = el("thead");
+    var row = el("tr");
+    row.appendChild(el("th", "", T.where || ""));
+    preview.languages.forEach(function (language) { row.appendChild(el("th", "", language)); });
+    head.appendChild(row);
+    table.appendChild(head);
+    var body = el("tbody");
+    preview.texts.forEach(function (text) {
+      var tr = el("tr", text.missing.length ? "missing" : "");
+      var where = el("td", "where");
+      var link = el("button", "link", text.where);
+      link.type = "button";
+      link.addEventListener("click", function () { jumpTo(text.line, 1); });
+      where.appendChild(link);
+      tr.appendChild(where);
+      preview.languages.forEach(function (language) {
+        var value = text.texts[language];
+        var cell = el("td", "", value || "");
+        cell.lang = language;
+        if (text.missing.indexOf(language) >= 0) {
+          cell.className = "absent";
+          cell.appendChild(el("span", "flag", say("missing")));
+        }
+        tr.appendChild(cell);
+      });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+  }
+
+  // ---- the diagram ---------------------------------------------------------------------
+  var diagramCount = 0;
+  var diagramShown = "";
+
+  function showDiagramChoices(preview) {
+    var select = $("diagram-language");
+    var languages = Object.keys(preview.diagrams || {});
+    if (!languages.length) { return; }
+    var chosen = select.value || (languages.indexOf(data.ui_language) >= 0 ? data.ui_language : languages[0]);
+    select.textContent = "";
+    languages.forEach(function (language) {
+      var option = el("option", "", language);
+      option.value = language;
+      option.selected = language === chosen;
+      select.appendChild(option);
+    });
+    if (!$("panel-diagram").hidden) { drawDiagram(); }
+  }
+
+  function drawDiagram() {
+    if (!lastPreview || typeof window.mermaid === "undefined") { return; }
+    var language = $("diagram-language").value;
+    var text = (lastPreview.diagrams || {})[language];
+    if (!text || text === diagramShown) { return; }
+    diagramShown = text;
+    diagramCount += 1;
+    window.mermaid.render("flow-diagram-" + diagramCount, text).then(function (result) {
+      // Shown as an image: the SVG's own styles apply inside it, and the page's policy
+      // (no inline style) is kept.
+      var image = el("img");
+      image.alt = data.flow_id;
+      image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(result.svg);
+      var box = $("diagram");
+      box.textContent = "";
+      box.appendChild(image);
+    }).catch(function (error) {
+      diagramShown = "";
+      $("diagram").textContent = String(error && error.message || error);
+    });
+  }
+
+  // ---- tabs ----------------------------------------------------------------------------
+  var tabs = Array.prototype.slice.call(document.querySelectorAll('[role="tab"]'));
+  tabs.forEach(function (tab) {
+    tab.addEventListener("click", function () {
+      tabs.forEach(function (other) {
+        var selected = other === tab;
+        other.setAttribute("aria-selected", String(selected));
+        $(other.getAttribute("aria-controls")).hidden = !selected;
+      });
+      if (tab.id === "tab-diagram") { drawDiagram(); }
+      if (tab.id === "tab-history") { loadHistory(); }
+    });
+  });
+  $("diagram-language").addEventListener("change", drawDiagram);
+
+  // ---- drafts, diff, publish, history (the flows API) -------------------------------------
+  var dirty = false;
+
+  function saveDraft() {
+    if (!urls.draft) { return; }
+    call("PUT", urls.draft, { source: source() }).then(function (answer) {
+      if (answer.ok) {
+        dirty = false;
+        var when = answer.json.saved_at ? new Date(answer.json.saved_at).toLocaleString() : "";
+        notice(say("saved", { when: when }));
+      } else {
+        notice(say("save_failed", { reason: answer.json.detail || answer.status }), "error");
+      }
+    }).catch(failed);
+  }
+
+  function showDiff(answer) {
+    var table = $("diff");
+    table.textContent = "";
+    answer.lines.forEach(function (line) {
+      var tr = el("tr", line.kind);
+      tr.appendChild(el("td", "num", line.old === null ? "" : line.old));
+      tr.appendChild(el("td", "num", line.new === null ? "" : line.new));
+      var sign = { added: "+", removed: "−", same: " ", skipped: "…" }[line.kind];
+      tr.appendChild(el("td", "sign", sign));
+      tr.appendChild(el("td", "code", line.text));
+      table.appendChild(tr);
+    });
+    $("diff-summary").textContent = answer.same
+      ? say("no_changes")
+      : say("diff_summary", { added: answer.added, removed: answer.removed });
+    $("publish").disabled = answer.same;
+    $("diff-panel").hidden = false;
+    $("diff-panel").scrollIntoView({ block: "nearest" });
+  }
+
+  function review() {
+    call("POST", urls.diff, { source: source() }).then(function (answer) {
+      if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      showDiff(answer.json);
+    }).catch(failed);
+  }
+
+  function publish() {
+    if (!urls.publish) { return; }
+    $("publish").disabled = true;
+    call("POST", urls.publish, { source: source() }).then(function (answer) {
+      if (answer.status === 422) {
+        notice(say("publish_refused"), "error");
+        showProblems(answer.json.errors || []);
+        return;
+      }
+      if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      dirty = false;
+      $("diff-panel").hidden = true;
+      published(answer.json);
+      notice(say("published", { n: answer.json.revision }));
+      loadHistory();
+    }).catch(failed).then(function () { $("publish").disabled = false; });
+  }
+
+  function published(revision) {
+    if (revision.source !== undefined) { data.source = revision.source; }
+    if (revision.version) { data.published_version = revision.version; }
+  }
+
+  function loadHistory() {
+    if (!urls.history) { return; }
+    call("GET", urls.history).then(function (answer) {
+      if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      var list = $("history");
+      var revisions = answer.json.revisions || answer.json.history || [];
+      if (!revisions.length) { return; }
+      list.textContent = "";
+      revisions.forEach(function (revision) { list.appendChild(historyItem(revision)); });
+    }).catch(failed);
+  }
+
+  function historyItem(revision) {
+    var item = el("li", revision.current ? "current" : "");
+    item.setAttribute("data-revision", revision.revision);
+    var head = el("span", "rev", "#" + revision.revision);
+    item.appendChild(head);
+    item.appendChild(el("code", "", revision.version));
+    var origin = T["origin_" + revision.origin] || revision.origin;
+    var when = revision.published_at ? new Date(revision.published_at).toLocaleString() : "";
+    item.appendChild(el("span", "muted", [revision.author || "–", when, origin].join(" · ")));
+    var show = el("button", "secondary small", say("view"));
+    show.type = "button";
+    show.addEventListener("click", function () {
+      call("GET", urls.revision.replace("{n}", revision.revision)).then(function (answer) {
+        if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+        call("POST", urls.diff, { source: answer.json.source }).then(function (diff) {
+          if (diff.ok) { showDiff(diff.json); $("publish").disabled = true; }
+        });
+      }).catch(failed);
+    });
+    item.appendChild(show);
+    if (!revision.current) {
+      var restore = el("button", "secondary small restore", say("restore"));
+      restore.type = "button";
+      restore.addEventListener("click", function () {
+        call("POST", urls.restore.replace("{n}", revision.revision), {}).then(function (answer) {
+          if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+          published(answer.json);
+          if (view && answer.json.source !== undefined) {
+            view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: answer.json.source } });
+          }
+          notice(say("restored", { from: revision.revision, n: answer.json.revision }));
+          loadHistory();
+        }).catch(failed);
+      });
+      item.appendChild(restore);
+    }
+    return item;
+  }
+
+  // ---- the simulator ---------------------------------------------------------------------
+  var sim = { token: "", source: "" };
+
+  function simLanguages() {
+    var select = $("sim-language");
+    (data.languages || []).forEach(function (language) {
+      var option = el("option", "", language);
+      option.value = language;
+      select.appendChild(option);
+    });
+  }
+
+  function simEnable(active) {
+    ["sim-input", "sim-send", "sim-human", "sim-stop"].forEach(function (id) { $(id).disabled = !active; });
+  }
+
+  function simBubble(who, text, className) {
+    var item = el("li", "msg " + className);
+    item.appendChild(el("span", "who", who));
+    item.appendChild(el("span", "text", text));
+    $("sim-chat").appendChild(item);
+    item.scrollIntoView({ block: "nearest" });
+    return item;
+  }
+
+  function simShow(turn) {
+    sim.token = turn.token;
+    turn.messages.forEach(function (message) {
+      var item = simBubble(T.bot, message.text, "from-bot");
+      if (message.hint && !message.buttons.length) { item.appendChild(el("span", "hint", message.hint)); }
+      if (message.buttons.length) {
+        var row = el("span", "buttons");
+        message.buttons.forEach(function (button) {
+          var chip = el("button", "chip", button.label);
+          chip.type = "button";
+          chip.setAttribute("data-payload", button.payload);
+          chip.addEventListener("click", function () {
+            simBubble(T.you, button.label, "from-customer");
+            simSend("button", button.payload);
+          });
+          row.appendChild(chip);
+        });
+        item.appendChild(row);
+      }
+    });
+    var events = $("sim-events");
+    turn.events.forEach(function (event) {
+      var item = el("li");
+      item.appendChild(el("code", "name", event.name));
+      var fields = Object.keys(event.data).map(function (key) {
+        return key + "=" + JSON.stringify(event.data[key]);
+      });
+      item.appendChild(el("span", "data", " " + fields.join(" ")));
+      events.appendChild(item);
+      item.scrollIntoView({ block: "nearest" });
+    });
+    var done = turn.status !== "active";
+    $("sim-status").textContent = done ? say("sim_status_" + turn.status) : "";
+    simEnable(!done);
+  }
+
+  function simRefused(answer) {
+    if (answer.status === 422) { notice(say("sim_invalid"), "error"); return true; }
+    if (answer.status === 409 && answer.json.code === "changed") {
+      notice(say("sim_changed"));
+      simStart();
+      return true;
+    }
+    if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+    return false;
+  }
+
+  function simStart() {
+    $("sim-chat").textContent = "";
+    $("sim-events").textContent = "";
+    sim.source = source();
+    call("POST", urls.simulate, {
+      source: sim.source,
+      action: "start",
+      language: $("sim-language").value || null,
+      variables: { customer_name: $("sim-customer-name").value, brand: $("sim-brand").value },
+    }).then(function (answer) {
+      if (simRefused(answer)) { return; }
+      notice("");
+      $("sim-start").textContent = T.restart || $("sim-start").textContent;
+      simShow(answer.json);
+      $("sim-input").focus();
+    }).catch(failed);
+  }
+
+  function simSend(action, value) {
+    call("POST", urls.simulate, {
+      source: source(), action: action, token: sim.token, value: value || "",
+    }).then(function (answer) {
+      if (simRefused(answer)) { return; }
+      simShow(answer.json);
+    }).catch(failed);
+  }
+
+  $("sim-setup").addEventListener("submit", function (event) {
+    event.preventDefault();
+    simStart();
+  });
+  $("sim-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = $("sim-input").value;
+    if (!text.trim()) { return; }
+    $("sim-input").value = "";
+    simBubble(T.you, text, "from-customer");
+    simSend("text", text);
+  });
+  $("sim-human").addEventListener("click", function () { simSend("human"); });
+  $("sim-stop").addEventListener("click", function () { simSend("stop"); });
+
+  // ---- start -----------------------------------------------------------------------------
+  $("review").addEventListener("click", review);
+  $("publish").addEventListener("click", publish);
+  $("cancel-publish").addEventListener("click", function () { $("diff-panel").hidden = true; });
+  if (urls.draft) {
+    $("save-draft").hidden = false;
+    $("save-draft").addEventListener("click", saveDraft);
+  }
+  if (!urls.publish) { $("review").hidden = !urls.diff; }
+  window.addEventListener("beforeunload", function (event) {
+    if (dirty && urls.draft) { event.preventDefault(); }
+  });
+  if (window.mermaid) {
+    window.mermaid.initialize({
+      startOnLoad: false, securityLevel: "strict", theme: "neutral",
+      flowchart: { htmlLabels: false }, fontFamily: "sans-serif",
+    });
+  }
+  simLanguages();
+  if (CM) { startEditor(); }
+})();
