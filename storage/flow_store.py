@@ -1,0 +1,168 @@
+"""Published flow versions: publishing a revision, the current one of every flow, history,
+statuses, and the marker every process polls to see that something changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import queries
+from storage.flow_tables import FlowPublication, FlowStatus, Origin, Status
+
+
+@dataclass(frozen=True)
+class Current:
+    """A flow's newest publication and its status."""
+
+    publication: FlowPublication
+    status: Status
+
+
+Marker = tuple[int, int]
+"""(the highest publication id, the number of retired flows): changes with every
+publication and every retirement (un-retiring is a publication)."""
+
+
+async def marker(*, session: AsyncSession) -> Marker:
+    """What the pollers compare: two index look-ups, whatever the number of flows."""
+    top = (await session.exec(select(func.max(FlowPublication.id)))).one()
+    retired = (
+        await session.exec(
+            select(func.count()).select_from(FlowStatus).where(FlowStatus.status == "retired")
+        )
+    ).one()
+    return (int(top or 0), int(retired or 0))
+
+
+async def publish(
+    *,
+    session: AsyncSession,
+    flow_id: str,
+    version: str,
+    source: str,
+    origin: Origin,
+    now: datetime,
+    path: str | None = None,
+    author: str | None = None,
+    restored_from: int | None = None,
+) -> FlowPublication:
+    """Add the next revision of a flow (its text kept in `flowversion`) and mark the flow
+    published. One attempt: a concurrent publisher that took the same revision number makes
+    this transaction fail with an IntegrityError — run it again in a new transaction."""
+    await queries.save_flow_version(
+        session=session, flow_id=flow_id, version=version, source=source
+    )
+    last = (
+        await session.exec(
+            select(func.max(FlowPublication.revision)).where(FlowPublication.flow_id == flow_id)
+        )
+    ).one()
+    publication = FlowPublication(
+        flow_id=flow_id,
+        revision=int(last or 0) + 1,
+        version=version,
+        origin=origin,
+        path=path,
+        author=author,
+        restored_from=restored_from,
+        published_at=now,
+    )
+    session.add(publication)
+    await session.flush()
+    await set_status(session=session, flow_id=flow_id, status="published", now=now, by=author)
+    return publication
+
+
+async def set_status(
+    *, session: AsyncSession, flow_id: str, status: Status, now: datetime, by: str | None
+) -> bool:
+    """Set a flow's status; True when it changed."""
+    row = await session.get(FlowStatus, flow_id)
+    if row is None:
+        session.add(FlowStatus(flow_id=flow_id, status=status, changed_at=now, changed_by=by))
+        await session.flush()
+        return True
+    if row.status == status:
+        return False
+    row.status, row.changed_at, row.changed_by = status, now, by
+    session.add(row)
+    await session.flush()
+    return True
+
+
+async def current_all(*, session: AsyncSession) -> dict[str, Current]:
+    """Every published or retired flow's newest publication, by flow id."""
+    newest = (
+        select(FlowPublication.flow_id, func.max(FlowPublication.revision).label("revision"))
+        .group_by(col(FlowPublication.flow_id))
+        .subquery()
+    )
+    statement = (
+        select(FlowPublication, FlowStatus.status)
+        .join(
+            newest,
+            (col(FlowPublication.flow_id) == newest.c.flow_id)
+            & (col(FlowPublication.revision) == newest.c.revision),
+        )
+        .outerjoin(FlowStatus, col(FlowStatus.flow_id) == col(FlowPublication.flow_id))
+        .order_by(col(FlowPublication.flow_id))
+    )
+    rows = (await session.exec(statement)).all()
+    return {
+        publication.flow_id: Current(publication, "retired" if status == "retired" else "published")
+        for publication, status in rows
+    }
+
+
+async def current(*, session: AsyncSession, flow_id: str) -> Current | None:
+    """One flow's newest publication and status (None: never published)."""
+    publication = (
+        await session.exec(
+            select(FlowPublication)
+            .where(FlowPublication.flow_id == flow_id)
+            .order_by(col(FlowPublication.revision).desc())
+            .limit(1)
+        )
+    ).first()
+    if publication is None:
+        return None
+    row = await session.get(FlowStatus, flow_id)
+    return Current(publication, "retired" if row and row.status == "retired" else "published")
+
+
+async def history(*, session: AsyncSession, flow_id: str) -> list[FlowPublication]:
+    """Every publication of a flow, newest first."""
+    statement = (
+        select(FlowPublication)
+        .where(FlowPublication.flow_id == flow_id)
+        .order_by(col(FlowPublication.revision).desc())
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def revision(*, session: AsyncSession, flow_id: str, number: int) -> FlowPublication | None:
+    """One publication of a flow by its revision number."""
+    statement = select(FlowPublication).where(
+        FlowPublication.flow_id == flow_id, FlowPublication.revision == number
+    )
+    return (await session.exec(statement)).first()
+
+
+async def last_from_file(*, session: AsyncSession, flow_id: str) -> FlowPublication | None:
+    """A flow's newest publication read from a flow file (origin `file`)."""
+    statement = (
+        select(FlowPublication)
+        .where(FlowPublication.flow_id == flow_id, FlowPublication.origin == "file")
+        .order_by(col(FlowPublication.revision).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def source_of(*, session: AsyncSession, flow_id: str, version: str) -> str | None:
+    """The stored text of any version of a flow (published or only run by conversations)."""
+    return await queries.get_flow_source(session=session, flow_id=flow_id, version=version)
