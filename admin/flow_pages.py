@@ -1,32 +1,34 @@
 """The flow studio's pages (admin role): `/admin/flows`, the list, and `/admin/flows/{id}`,
 the editor with its simulator, side-by-side texts, diagram, diff and history.
 
-The pages are server-rendered; the editor (the vendored CodeMirror bundle, driven by
-`static/flow_editor.js`) reads what it needs from a `<script type="application/json">`
-element (no inline script: see cxbot/headers.py) and calls the JSON routes below — and the
-flows API (`/api/v1/flows`) for drafts, publishing and history. The routes here are pure
-functions of the text sent (`admin.flow_preview`, `admin.simulator`): none of them writes.
+The pages are server-rendered from the `FlowStudio` (admin/flow_studio.py); the editor (the
+vendored CodeMirror bundle, driven by `static/flow_editor.js`) reads what it needs from a
+`<script type="application/json">` element (no inline script: see cxbot/headers.py) and
+calls `admin.flow_tools` (preview, simulator), the diff route below, and the flows API
+(`/api/v1/flows`) for drafts, publishing, history and restoring.
+
+The diff is Python's difflib on the server (admin/flow_preview.py): no second JavaScript
+library, the same result in a test as on the page, and a flow is small (a 40-line file
+diffs in well under a millisecond).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from admin import i18n
-from admin.access import Principal, api_role, page_role
-from admin.flow_preview import diff_json, preview
+from admin.access import Principal
+from admin.flow_preview import diff_json
+from admin.flow_studio import FlowMissing, FlowStudio, FlowSummary, StudioError
 from admin.rendering import language_of, render
-from admin.simulator import SimulationError, Simulator
-from flows.loader import LoadedFlow
 from flows.safe_yaml import MAX_BYTES
 from flows.schema import json_schema
 
@@ -34,159 +36,151 @@ EDITOR_BUNDLE = "vendor/codemirror-6.43.15/flow-editor.js"
 MERMAID_BUNDLE = "vendor/mermaid-12.3.0/mermaid.min.js"
 """Under the admin static folder; the version is in the path, so caches never mix two."""
 FlowId = Annotated[str, PathParam(max_length=64, pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
-STATUS = {"invalid": 422, "changed": 409, "unavailable": 503}
-"""The simulator's refusals; any other (a forged state, an unknown action) is a 400."""
-log = logging.getLogger(__name__)
+API = "/api/v1/flows"
 
 
-class SourceBody(BaseModel):
-    """A flow's YAML text sent by the editor."""
+class DiffBody(BaseModel):
+    """The text to compare with the published one."""
 
     source: str = Field(max_length=MAX_BYTES)
-
-
-class SimulateBody(BaseModel):
-    """One simulator request: start, or the customer's next move on the signed state."""
-
-    source: str = Field(max_length=MAX_BYTES)
-    action: Literal["start", "text", "button", "stop", "human"]
-    token: str = Field(default="", max_length=64 * 1024)
-    value: str = Field(default="", max_length=4000)
-    language: str | None = Field(default=None, max_length=16)
-    variables: dict[str, str] = Field(default_factory=dict, max_length=8)
 
 
 @dataclass(frozen=True)
 class FlowRow:
-    """One line of the flow list."""
+    """One line of the flow list (and the editor's heading)."""
 
     id: str
     name: str
-    version: str
-    steps: int
+    status: str
+    version: str | None
+    revision: int | None
+    author: str | None
+    changed_at: str | None
+    origin: str | None
+    drafts: tuple[str, ...]
+    interviews: int
+    completion: float | None
     keywords: tuple[str, ...]
     commands: tuple[str, ...]
     api: bool
-    status: str = "published"
-    has_draft: bool = False
-    revision: int | None = None
-    author: str | None = None
-    changed_at: str | None = None
-    origin: str = "file"
-    interviews: int | None = None
-    completion: float | None = None
 
 
-def _row(loaded: LoadedFlow, language: str) -> FlowRow:
-    flow = loaded.flow
-    name = (
-        flow.name
-        if isinstance(flow.name, str)
-        else flow.name.get(language) or next(iter(flow.name.values()), flow.id)
-    )
+def flow_row(summary: FlowSummary, language: str) -> FlowRow:
+    """What the list shows of a flow, its name in the page's language."""
+    name = summary.name
+    if isinstance(name, dict):
+        name = name.get(language) or next(iter(name.values()), summary.id)
+    current = summary.current
     return FlowRow(
-        id=flow.id,
+        id=summary.id,
         name=name,
-        version=loaded.version,
-        steps=len(flow.steps),
-        keywords=tuple(flow.start.keywords),
-        commands=tuple(flow.start.commands),
-        api=flow.start.api,
+        status=summary.status,
+        version=current.version if current else None,
+        revision=current.revision if current else None,
+        author=current.author if current else None,
+        changed_at=current.published_at.strftime("%Y-%m-%d %H:%M UTC") if current else None,
+        origin=current.origin if current else None,
+        drafts=summary.drafts,
+        interviews=summary.started_week,
+        completion=summary.completion_rate,
+        keywords=summary.keywords,
+        commands=summary.commands,
+        api=summary.api,
     )
 
 
 def _script_texts(language: i18n.Language) -> dict[str, str]:
+    """The texts the page's script shows, in the page's language."""
     texts = i18n.TEXTS[language]
+    prefix = "studio.js."
+    return {key.removeprefix(prefix): texts[key] for key in texts if key.startswith(prefix)}
+
+
+def _urls(flow_id: str) -> dict[str, str]:
     return {
-        key.removeprefix("studio.js."): texts[key] for key in texts if key.startswith("studio.js.")
+        "preview": "/admin/flows/preview",
+        "simulate": "/admin/flows/simulate",
+        "diff": f"/admin/flows/{flow_id}/diff",
+        "draft": f"{API}/{flow_id}/draft",
+        "publish": f"{API}/{flow_id}/publish",
+        "history": f"{API}/{flow_id}/revisions",
+        "revision": f"{API}/{flow_id}/revisions/{{n}}",
+        "restore": f"{API}/{flow_id}/revisions/{{n}}/restore",
     }
 
 
 def router(
-    *,
-    flows: Callable[[], Sequence[LoadedFlow]],
-    simulator: Simulator,
-    admin_page: Callable[[Request], Awaitable[Principal]] | None = None,
-    admin_api: Callable[[Request], Awaitable[Principal]] | None = None,
+    studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal]]
 ) -> APIRouter:
-    """The studio's pages and JSON routes; `flows()` are the published flows."""
-    page = admin_page or page_role("admin")
-    api = admin_api or api_role("admin")
+    """`GET /admin/flows`, `GET /admin/flows/{id}` and `POST /admin/flows/{id}/diff`."""
     routes = APIRouter()
-    AdminPage = Annotated[Principal, Depends(page)]
-    AdminApi = Annotated[Principal, Depends(api)]
-
-    def find(flow_id: str) -> LoadedFlow:
-        for loaded in flows():
-            if loaded.flow.id == flow_id:
-                return loaded
-        raise HTTPException(status_code=404, detail="no such flow")
+    Admin = Annotated[Principal, Depends(admin)]
 
     @routes.get("/admin/flows")
-    async def flow_list(request: Request, _: AdminPage) -> Response:
-        """Every flow with its version and what starts it."""
+    async def flow_list(request: Request, _: Admin) -> Response:
+        """Every flow: status, current revision, who changed it, the week's counts, triggers."""
         language = language_of(request)
-        rows = sorted((_row(f, language) for f in flows()), key=lambda r: r.id)
-        return render(request, "flows.html", {"rows": rows})
+        rows = [flow_row(s, language) for s in await studio.list_flows()]
+        return render(request, "flows.html", {"rows": sorted(rows, key=lambda r: r.id)})
 
     @routes.get("/admin/flows/{flow_id}")
-    async def editor(request: Request, flow_id: FlowId, _: AdminPage) -> Response:
-        """The editor of one flow, with the simulator beside it."""
-        loaded = find(flow_id)
+    async def editor(request: Request, flow_id: FlowId, who: Admin) -> Response:
+        """The editor of one flow (the admin's own draft when there is one)."""
         language = language_of(request)
+        try:
+            detail = await studio.flow(flow_id)
+        except FlowMissing:
+            return render(request, "refused.html", _missing(language), status_code=404)
+        try:
+            draft = await studio.draft(flow_id, who.name)
+        except FlowMissing:
+            draft = None
+        current = detail.summary.current
         data: dict[str, Any] = {
-            "flow_id": loaded.flow.id,
-            "source": loaded.source,
-            "published_version": loaded.version,
-            "languages": list(loaded.flow.languages),
+            "flow_id": flow_id,
+            "source": detail.source or "",
+            "revision": current.revision if current else 0,
+            "published_version": current.version if current else None,
+            "draft": None
+            if draft is None
+            else {
+                "source": draft.source,
+                "base_revision": draft.base_revision,
+                "saved_at": draft.saved_at.isoformat(),
+            },
             "schema": json_schema(),
             "texts": _script_texts(language),
             "ui_language": language,
-            "urls": {
-                "preview": "/admin/flows/preview",
-                "diff": f"/admin/flows/{loaded.flow.id}/diff",
-                "simulate": "/admin/flows/simulate",
-            },
+            "urls": _urls(flow_id),
         }
-        return render(
-            request,
-            "flow_editor.html",
-            {
-                "row": _row(loaded, language),
-                "data": data,
-                "editor_bundle": EDITOR_BUNDLE,
-                "mermaid_bundle": MERMAID_BUNDLE,
-            },
-        )
-
-    @routes.post("/admin/flows/preview")
-    async def preview_text(body: SourceBody, _: AdminApi) -> dict[str, Any]:
-        """Problems (`line`, `col`, `message`), side-by-side texts and diagrams of a text."""
-        return preview(body.source, file="draft").as_json()
+        row = flow_row(detail.summary, language)
+        context = {
+            "row": row,
+            "data": data,
+            "editor_bundle": EDITOR_BUNDLE,
+            "mermaid_bundle": MERMAID_BUNDLE,
+        }
+        return render(request, "flow_editor.html", context)
 
     @routes.post("/admin/flows/{flow_id}/diff")
-    async def diff(flow_id: FlowId, body: SourceBody, _: AdminApi) -> dict[str, Any]:
-        """The text's changes against the published version."""
-        loaded = find(flow_id)
-        return {"published_version": loaded.version, **diff_json(loaded.source, body.source)}
-
-    @routes.post("/admin/flows/simulate")
-    async def simulate(body: SimulateBody, _: AdminApi) -> Response:
-        """Start the simulated interview or take the customer's next move; writes nothing."""
+    async def diff(flow_id: FlowId, body: DiffBody, _: Admin) -> Response:
+        """The text's changes against the published revision (all added for a new flow)."""
         try:
-            if body.action == "start" or not body.token:
-                turn = simulator.start(
-                    body.source, language=body.language, variables=body.variables
-                )
-            else:
-                turn = simulator.reply(body.source, body.token, body.action, body.value)
-        except SimulationError as exc:
-            status = STATUS.get(exc.code, 400)
-            if status == 400:
-                log.warning("POST /admin/flows/simulate: %s; answered 400", exc.detail)
-            return JSONResponse(
-                {"detail": exc.detail, "code": exc.code, "errors": exc.errors}, status_code=status
-            )
-        return JSONResponse(turn.as_json())
+            detail = await studio.flow(flow_id)
+        except StudioError as exc:
+            return JSONResponse({"detail": exc.detail, "key": exc.key}, status_code=exc.status_code)
+        current = detail.summary.current
+        return JSONResponse(
+            {
+                "revision": current.revision if current else 0,
+                "version": current.version if current else None,
+                **diff_json(detail.source or "", body.source),
+            }
+        )
 
     return routes
+
+
+def _missing(language: i18n.Language) -> dict[str, str]:
+    t = i18n.translator(language)
+    return {"heading": t("studio.missing.title"), "message": t("studio.missing")}

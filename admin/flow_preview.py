@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from flows.checks import texts_of, where_in
 from flows.diagram import mermaid
-from flows.loader import FlowLoadError, load_text
 from flows.model import Flow
 from flows.safe_yaml import Path_, Position, YamlError, read_yaml
+from flows.validation import validate
 
 MAX_DIFF_LINES = 4000
 """A diff longer than this is cut (the rest is summarized), so a page never gets huge."""
@@ -77,15 +77,6 @@ class Preview:
         }
 
 
-def problems_in(source: str, *, file: str = "<text>") -> list[Problem]:
-    """The errors `cxbot check` reports for this text (empty when it loads)."""
-    try:
-        load_text(source, file=file)
-    except FlowLoadError as exc:
-        return [Problem(e.line, e.column, e.message) for e in exc.errors]
-    return []
-
-
 def _shape(source: str) -> tuple[Flow, dict[Path_, Position]] | None:
     """The flow's models when the text has the right shape (links, translations unchecked)."""
     try:
@@ -115,16 +106,17 @@ def text_rows(flow: Flow, positions: dict[Path_, Position]) -> tuple[TextRow, ..
     return tuple(rows)
 
 
-def preview(source: str, *, file: str = "<text>") -> Preview:
+def preview(source: str, *, flow_id: str | None = None, file: str = "<text>") -> Preview:
     """Problems, texts and diagrams of a text; as much as can be read when it has errors."""
-    problems = tuple(problems_in(source, file=file))
+    checked = validate(source, flow_id=flow_id, file=file)  # the validate endpoint's
+    problems = tuple(Problem(p.line, p.column, p.message) for p in checked.problems)
     shaped = _shape(source)
     if shaped is None:
         return Preview(version=None, problems=problems)
     flow, positions = shaped
     languages = tuple(flow.languages)
     return Preview(
-        version=None if problems else load_text(source).version,
+        version=checked.loaded.version if checked.loaded else None,
         problems=problems,
         languages=languages,
         texts=text_rows(flow, positions),

@@ -110,13 +110,14 @@
   function checkNow(view) {
     var text = view.state.doc.toString();
     $("lint-status").textContent = say("checking");
-    return call("POST", urls.preview, { source: text }).then(function (answer) {
+    return call("POST", urls.preview, { source: text, flow_id: data.flow_id }).then(function (answer) {
       if (!answer.ok) { return []; }
       if (view.state.doc.toString() !== text) { return []; } // typed meanwhile: a new check follows
       lastPreview = answer.json;
       showProblems(answer.json.errors);
       showTexts(answer.json);
       showDiagramChoices(answer.json);
+      simLanguages(answer.json.languages);
       return diagnostics(view.state.doc, answer.json.errors);
     }).catch(function (error) { failed(error); return []; });
   }
@@ -243,7 +244,7 @@
 
   function saveDraft() {
     if (!urls.draft) { return; }
-    call("PUT", urls.draft, { source: source() }).then(function (answer) {
+    call("PUT", urls.draft, { source: source(), base_revision: data.revision }).then(function (answer) {
       if (answer.ok) {
         dirty = false;
         var when = answer.json.saved_at ? new Date(answer.json.saved_at).toLocaleString() : "";
@@ -274,9 +275,12 @@
     $("diff-panel").scrollIntoView({ block: "nearest" });
   }
 
+  var reviewedRevision = null;
+
   function review() {
     call("POST", urls.diff, { source: source() }).then(function (answer) {
       if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      reviewedRevision = answer.json.revision;
       showDiff(answer.json);
     }).catch(failed);
   }
@@ -284,35 +288,58 @@
   function publish() {
     if (!urls.publish) { return; }
     $("publish").disabled = true;
-    call("POST", urls.publish, { source: source() }).then(function (answer) {
+    var text = source();
+    call("POST", urls.publish, { source: text, expected_revision: reviewedRevision }).then(function (answer) {
       if (answer.status === 422) {
         notice(say("publish_refused"), "error");
         showProblems(answer.json.errors || []);
         return;
       }
+      if (answer.status === 409) { // someone published since the diff was made: show it again
+        notice(say("published_meanwhile"), "error");
+        review();
+        return;
+      }
       if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
       dirty = false;
       $("diff-panel").hidden = true;
-      published(answer.json);
+      published(answer.json, text);
       notice(say("published", { n: answer.json.revision }));
       loadHistory();
     }).catch(failed).then(function () { $("publish").disabled = false; });
   }
 
-  function published(revision) {
-    if (revision.source !== undefined) { data.source = revision.source; }
-    if (revision.version) { data.published_version = revision.version; }
+  // The page now stands on a new revision (published or restored).
+  function published(revision, text) {
+    data.source = text;
+    data.revision = revision.revision;
+    data.published_version = revision.version;
+    var meta = $("flow-meta");
+    meta.textContent = "";
+    meta.appendChild(el("span", "badge status-published", T.status_published));
+    meta.appendChild(document.createTextNode(" #" + revision.revision + " · "));
+    meta.appendChild(el("code", "", revision.version));
+    meta.appendChild(document.createTextNode(" · " + [revision.author || "–",
+      new Date(revision.published_at).toLocaleString(), origin(revision.origin)].join(" · ")));
+    simSources();
   }
+
+  function origin(name) { return T["origin_" + name] || name; }
 
   function loadHistory() {
     if (!urls.history) { return; }
     call("GET", urls.history).then(function (answer) {
       if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
       var list = $("history");
-      var revisions = answer.json.revisions || answer.json.history || [];
+      var revisions = answer.json.revisions || [];
+      history = revisions;
+      simSources();
       if (!revisions.length) { return; }
       list.textContent = "";
-      revisions.forEach(function (revision) { list.appendChild(historyItem(revision)); });
+      revisions.forEach(function (revision) {
+        revision.current = revision.revision === data.revision;
+        list.appendChild(historyItem(revision));
+      });
     }).catch(failed);
   }
 
@@ -322,9 +349,10 @@
     var head = el("span", "rev", "#" + revision.revision);
     item.appendChild(head);
     item.appendChild(el("code", "", revision.version));
-    var origin = T["origin_" + revision.origin] || revision.origin;
     var when = revision.published_at ? new Date(revision.published_at).toLocaleString() : "";
-    item.appendChild(el("span", "muted", [revision.author || "–", when, origin].join(" · ")));
+    var facts = [revision.author || "–", when, origin(revision.origin)];
+    if (revision.restored_from) { facts.push("← #" + revision.restored_from); }
+    item.appendChild(el("span", "muted", facts.join(" · ")));
     var show = el("button", "secondary small", say("view"));
     show.type = "button";
     show.addEventListener("click", function () {
@@ -342,12 +370,17 @@
       restore.addEventListener("click", function () {
         call("POST", urls.restore.replace("{n}", revision.revision), {}).then(function (answer) {
           if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
-          published(answer.json);
-          if (view && answer.json.source !== undefined) {
-            view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: answer.json.source } });
-          }
-          notice(say("restored", { from: revision.revision, n: answer.json.revision }));
-          loadHistory();
+          var restored = answer.json;
+          return call("GET", urls.revision.replace("{n}", restored.revision)).then(function (text) {
+            if (!text.ok) { throw new Error(text.json.detail || text.status); }
+            published(restored, text.json.source);
+            if (view) {
+              view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text.json.source } });
+            }
+            dirty = false;
+            notice(say("restored", { from: revision.revision, n: restored.revision }));
+            loadHistory();
+          });
         }).catch(failed);
       });
       item.appendChild(restore);
@@ -357,14 +390,47 @@
 
   // ---- the simulator ---------------------------------------------------------------------
   var sim = { token: "", source: "" };
+  var history = [];
 
-  function simLanguages() {
-    var select = $("sim-language");
-    (data.languages || []).forEach(function (language) {
-      var option = el("option", "", language);
-      option.value = language;
+  // What to try: the editor's text, or any published revision.
+  function simSources() {
+    var select = $("sim-source");
+    var chosen = select.value || "editor";
+    select.textContent = "";
+    var editor = el("option", "", say("sim_source_editor"));
+    editor.value = "editor";
+    select.appendChild(editor);
+    history.forEach(function (revision) {
+      var option = el("option", "", say("sim_source_revision", { n: revision.revision }) + " · " + revision.version);
+      option.value = String(revision.revision);
       select.appendChild(option);
     });
+    select.value = chosen;
+    if (select.value !== chosen) { select.value = "editor"; }
+  }
+
+  function simText() {
+    var chosen = $("sim-source").value;
+    if (!chosen || chosen === "editor") { return Promise.resolve(source()); }
+    return call("GET", urls.revision.replace("{n}", chosen)).then(function (answer) {
+      if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      return answer.json.source;
+    });
+  }
+
+  // The languages of the text being edited (from each preview).
+  function simLanguages(languages) {
+    var select = $("sim-language");
+    if (!languages || !languages.length || select.getAttribute("data-for") === languages.join(",")) { return; }
+    var chosen = select.value || (languages.indexOf(data.ui_language) >= 0 ? data.ui_language : languages[0]);
+    select.textContent = "";
+    languages.forEach(function (language) {
+      var option = el("option", "", language);
+      option.value = language;
+      option.selected = language === chosen;
+      select.appendChild(option);
+    });
+    select.setAttribute("data-for", languages.join(","));
   }
 
   function simEnable(active) {
@@ -430,12 +496,14 @@
   function simStart() {
     $("sim-chat").textContent = "";
     $("sim-events").textContent = "";
-    sim.source = source();
-    call("POST", urls.simulate, {
-      source: sim.source,
-      action: "start",
-      language: $("sim-language").value || null,
-      variables: { customer_name: $("sim-customer-name").value, brand: $("sim-brand").value },
+    simText().then(function (text) {
+      sim.source = text;
+      return call("POST", urls.simulate, {
+        source: sim.source,
+        action: "start",
+        language: $("sim-language").value || null,
+        variables: { customer_name: $("sim-customer-name").value, brand: $("sim-brand").value },
+      });
     }).then(function (answer) {
       if (simRefused(answer)) { return; }
       notice("");
@@ -446,8 +514,9 @@
   }
 
   function simSend(action, value) {
+    if ($("sim-source").value === "editor") { sim.source = source(); } // follows the edits
     call("POST", urls.simulate, {
-      source: source(), action: action, token: sim.token, value: value || "",
+      source: sim.source, action: action, token: sim.token, value: value || "",
     }).then(function (answer) {
       if (simRefused(answer)) { return; }
       simShow(answer.json);
@@ -487,6 +556,13 @@
       flowchart: { htmlLabels: false }, fontFamily: "sans-serif",
     });
   }
-  simLanguages();
+  simSources();
   if (CM) { startEditor(); }
+  if (data.draft) {
+    var stale = data.draft.base_revision !== null && data.draft.base_revision !== data.revision;
+    notice(stale ? say("draft_stale")
+                 : say("draft_loaded", { when: new Date(data.draft.saved_at).toLocaleString() }),
+           stale ? "error" : "notice");
+  }
+  loadHistory();
 })();
