@@ -109,9 +109,7 @@ def _urls(flow_id: str) -> dict[str, str]:
     }
 
 
-def router(
-    studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal]]
-) -> APIRouter:
+def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal]]) -> APIRouter:
     """`GET /admin/flows`, `GET /admin/flows/{id}` and `POST /admin/flows/{id}/diff`."""
     routes = APIRouter()
     Admin = Annotated[Principal, Depends(admin)]

@@ -49,9 +49,7 @@ class SimulateBody(BaseModel):
     )
 
 
-def router(
-    simulator: Simulator, *, admin: Callable[[Request], Awaitable[Principal]]
-) -> APIRouter:
+def router(simulator: Simulator, *, admin: Callable[[Request], Awaitable[Principal]]) -> APIRouter:
     """`POST /admin/flows/preview` and `POST /admin/flows/simulate`."""
     routes = APIRouter()
     Admin = Annotated[Principal, Depends(admin)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import col, delete, select
@@ -10,9 +11,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.flow_tables import FlowDraft
 
 
-async def get_draft(*, session: AsyncSession, flow_id: str, author: str) -> FlowDraft | None:
+@dataclass(frozen=True)
+class Drafted:
+    """A draft as plain values (usable after its session ended)."""
+
+    flow_id: str
+    author: str
+    source: str
+    base_revision: int | None
+    saved_at: datetime
+
+    @classmethod
+    def of(cls, row: FlowDraft) -> Drafted:
+        """The values of a row."""
+        return cls(row.flow_id, row.author, row.source, row.base_revision, row.saved_at)
+
+
+async def get_draft(*, session: AsyncSession, flow_id: str, author: str) -> Drafted | None:
     """One author's draft of a flow."""
-    return await session.get(FlowDraft, (flow_id, author))
+    row = await session.get(FlowDraft, (flow_id, author))
+    return None if row is None else Drafted.of(row)
 
 
 async def save_draft(
@@ -23,7 +41,7 @@ async def save_draft(
     source: str,
     base_revision: int | None,
     now: datetime,
-) -> FlowDraft:
+) -> Drafted:
     """Create or replace an author's draft of a flow (a broken text is kept as it is)."""
     draft = await session.get(FlowDraft, (flow_id, author))
     if draft is None:
@@ -31,7 +49,7 @@ async def save_draft(
     draft.source, draft.base_revision, draft.saved_at = source, base_revision, now
     session.add(draft)
     await session.flush()
-    return draft
+    return Drafted.of(draft)
 
 
 async def delete_draft(*, session: AsyncSession, flow_id: str, author: str) -> bool:

@@ -15,10 +15,41 @@ from storage.flow_tables import FlowPublication, FlowStatus, Origin, Status
 
 
 @dataclass(frozen=True)
+class Published:
+    """One publication, as plain values (usable after its session ended)."""
+
+    id: int
+    flow_id: str
+    revision: int
+    version: str
+    origin: str
+    path: str | None
+    author: str | None
+    restored_from: int | None
+    published_at: datetime
+
+    @classmethod
+    def of(cls, row: FlowPublication) -> Published:
+        """The values of a row."""
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            flow_id=row.flow_id,
+            revision=row.revision,
+            version=row.version,
+            origin=row.origin,
+            path=row.path,
+            author=row.author,
+            restored_from=row.restored_from,
+            published_at=row.published_at,
+        )
+
+
+@dataclass(frozen=True)
 class Current:
     """A flow's newest publication and its status."""
 
-    publication: FlowPublication
+    publication: Published
     status: Status
 
 
@@ -49,7 +80,7 @@ async def publish(
     path: str | None = None,
     author: str | None = None,
     restored_from: int | None = None,
-) -> FlowPublication:
+) -> Published:
     """Add the next revision of a flow (its text kept in `flowversion`) and mark the flow
     published. One attempt: a concurrent publisher that took the same revision number makes
     this transaction fail with an IntegrityError — run it again in a new transaction."""
@@ -74,7 +105,7 @@ async def publish(
     session.add(publication)
     await session.flush()
     await set_status(session=session, flow_id=flow_id, status="published", now=now, by=author)
-    return publication
+    return Published.of(publication)
 
 
 async def set_status(
@@ -113,8 +144,8 @@ async def current_all(*, session: AsyncSession) -> dict[str, Current]:
     )
     rows = (await session.exec(statement)).all()
     return {
-        publication.flow_id: Current(publication, "retired" if status == "retired" else "published")
-        for publication, status in rows
+        row.flow_id: Current(Published.of(row), "retired" if status == "retired" else "published")
+        for row, status in rows
     }
 
 
@@ -131,28 +162,30 @@ async def current(*, session: AsyncSession, flow_id: str) -> Current | None:
     if publication is None:
         return None
     row = await session.get(FlowStatus, flow_id)
-    return Current(publication, "retired" if row and row.status == "retired" else "published")
+    status: Status = "retired" if row and row.status == "retired" else "published"
+    return Current(Published.of(publication), status)
 
 
-async def history(*, session: AsyncSession, flow_id: str) -> list[FlowPublication]:
+async def history(*, session: AsyncSession, flow_id: str) -> list[Published]:
     """Every publication of a flow, newest first."""
     statement = (
         select(FlowPublication)
         .where(FlowPublication.flow_id == flow_id)
         .order_by(col(FlowPublication.revision).desc())
     )
-    return list((await session.exec(statement)).all())
+    return [Published.of(row) for row in (await session.exec(statement)).all()]
 
 
-async def revision(*, session: AsyncSession, flow_id: str, number: int) -> FlowPublication | None:
+async def revision(*, session: AsyncSession, flow_id: str, number: int) -> Published | None:
     """One publication of a flow by its revision number."""
     statement = select(FlowPublication).where(
         FlowPublication.flow_id == flow_id, FlowPublication.revision == number
     )
-    return (await session.exec(statement)).first()
+    row = (await session.exec(statement)).first()
+    return None if row is None else Published.of(row)
 
 
-async def last_from_file(*, session: AsyncSession, flow_id: str) -> FlowPublication | None:
+async def last_from_file(*, session: AsyncSession, flow_id: str) -> Published | None:
     """A flow's newest publication read from a flow file (origin `file`)."""
     statement = (
         select(FlowPublication)
@@ -160,7 +193,8 @@ async def last_from_file(*, session: AsyncSession, flow_id: str) -> FlowPublicat
         .order_by(col(FlowPublication.revision).desc())
         .limit(1)
     )
-    return (await session.exec(statement)).first()
+    row = (await session.exec(statement)).first()
+    return None if row is None else Published.of(row)
 
 
 async def source_of(*, session: AsyncSession, flow_id: str, version: str) -> str | None:
