@@ -10,9 +10,10 @@ calls `admin.flow_tools` (preview, simulator), the diff route below, and the flo
 The diff is Python's difflib on the server (admin/flow_preview.py): no second JavaScript
 library, the same result in a test as on the page, and a flow is small (a 40-line file
 diffs in well under a millisecond).
-"""
 
-from __future__ import annotations
+(No `from __future__ import annotations` here: the routes' `Admin` annotation names the
+guard the router is built with, which FastAPI can only read as a real object.)
+"""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ MERMAID_BUNDLE = "vendor/mermaid-12.3.0/mermaid.min.js"
 """Under the admin static folder; the version is in the path, so caches never mix two."""
 FlowId = Annotated[str, PathParam(max_length=64, pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
 API = "/api/v1/flows"
+DIAGRAM_FRAME = "/admin/flow-diagram"
+"""The page Mermaid draws in, framed by the editor (the same path as in cxbot/headers.py)."""
 
 
 class DiffBody(BaseModel):
@@ -150,15 +153,20 @@ def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal
             "texts": _script_texts(language),
             "ui_language": language,
             "urls": _urls(flow_id),
+            "diagram_frame": DIAGRAM_FRAME,
         }
         row = flow_row(detail.summary, language)
         context = {
             "row": row,
             "data": data,
             "editor_bundle": EDITOR_BUNDLE,
-            "mermaid_bundle": MERMAID_BUNDLE,
         }
         return render(request, "flow_editor.html", context)
+
+    @routes.get(DIAGRAM_FRAME)
+    async def diagram_frame(request: Request, _: Admin) -> Response:
+        """The frame Mermaid draws in (see cxbot/headers.py: its own policy)."""
+        return render(request, "flow_diagram.html", {"mermaid_bundle": MERMAID_BUNDLE})
 
     @routes.post("/admin/flows/{flow_id}/diff")
     async def diff(flow_id: FlowId, body: DiffBody, _: Admin) -> Response:

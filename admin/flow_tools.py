@@ -5,9 +5,10 @@ preview of the text being edited (`admin.flow_preview`) and the simulator
 The preview's `errors` are the validate endpoint's (`POST /api/v1/flows/validate`), made by
 the same function (`flows.validation.validate`); the editor asks the preview alone, so one
 request per pause in typing brings the lint markers, the side-by-side texts and the diagram.
-"""
 
-from __future__ import annotations
+(No `from __future__ import annotations` here: the routes' `Admin` annotation names the
+guard the router is built with, which FastAPI can only read as a real object.)
+"""
 
 import logging
 from collections.abc import Awaitable, Callable

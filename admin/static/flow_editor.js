@@ -129,6 +129,14 @@
       CM.keymap.of([CM.indentWithTab]),
       CM.yaml(),
       CM.EditorView.lineWrapping,
+      CM.EditorView.theme({
+        "&": { height: "62vh", fontSize: "13px", backgroundColor: "#fff" },
+        ".cm-scroller": { fontFamily: '"DejaVu Sans Mono", "Noto Sans Mono CJK SC", monospace' },
+        ".cm-tooltip-hover": { maxWidth: "420px", padding: "6px 10px", fontSize: "13px",
+                               fontFamily: "system-ui, sans-serif" },
+        ".cm-tooltip-hover code": { fontFamily: "monospace", background: "#eef1f6" },
+        ".cm-diagnosticText": { fontFamily: "system-ui, sans-serif" },
+      }),
       CM.lintGutter(),
       CM.linter(checkNow, { delay: 600 }),
       CM.yamlLanguage.data.of({ autocomplete: CM.yamlCompletion() }),
@@ -140,9 +148,13 @@
     ];
     var text = $("source-fallback").value;
     holder.textContent = "";
+    // In a shadow root CodeMirror styles itself with a constructed style sheet, which the
+    // page's Content-Security-Policy allows (a <style> element it would refuse).
+    var shadow = holder.attachShadow({ mode: "open" });
     view = new CM.EditorView({
       state: CM.EditorState.create({ doc: data.draft ? data.draft.source : text, extensions: extensions }),
-      parent: holder,
+      parent: shadow,
+      root: shadow,
     });
     view.contentDOM.setAttribute("aria-label", holder.getAttribute("data-label") || "YAML");
     window.cxFlowView = view; // for tests and the curious
@@ -184,8 +196,39 @@
   }
 
   // ---- the diagram ---------------------------------------------------------------------
-  var diagramCount = 0;
-  var diagramShown = "";
+  // Mermaid draws in a frame of its own (/admin/flow-diagram, see flow_diagram.js): it styles
+  // its SVG inline, which this page's policy refuses. The SVG comes back as a message and is
+  // shown as an image, where its own styles apply.
+  var diagram = { frame: null, ready: false, asked: 0, shown: "" };
+
+  function diagramFrame() {
+    if (diagram.frame) { return; }
+    diagram.frame = el("iframe", "diagram-renderer");
+    diagram.frame.title = "diagram renderer";
+    diagram.frame.setAttribute("aria-hidden", "true");
+    diagram.frame.tabIndex = -1;
+    diagram.frame.src = data.diagram_frame;
+    document.body.appendChild(diagram.frame);
+  }
+
+  window.addEventListener("message", function (event) {
+    if (!diagram.frame || event.origin !== window.location.origin ||
+        event.source !== diagram.frame.contentWindow) { return; }
+    var answer = event.data || {};
+    if (answer.type === "ready") { diagram.ready = true; drawDiagram(); return; }
+    if (answer.id !== diagram.asked) { return; } // an older drawing: a newer one is coming
+    var box = $("diagram");
+    box.textContent = "";
+    if (answer.type === "rendered") {
+      var image = el("img");
+      image.alt = say("diagram_alt", { id: data.flow_id });
+      image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(answer.svg);
+      box.appendChild(image);
+    } else {
+      diagram.shown = "";
+      box.appendChild(el("p", "problem", answer.message));
+    }
+  });
 
   function showDiagramChoices(preview) {
     var select = $("diagram-language");
@@ -203,25 +246,14 @@
   }
 
   function drawDiagram() {
-    if (!lastPreview || typeof window.mermaid === "undefined") { return; }
-    var language = $("diagram-language").value;
-    var text = (lastPreview.diagrams || {})[language];
-    if (!text || text === diagramShown) { return; }
-    diagramShown = text;
-    diagramCount += 1;
-    window.mermaid.render("flow-diagram-" + diagramCount, text).then(function (result) {
-      // Shown as an image: the SVG's own styles apply inside it, and the page's policy
-      // (no inline style) is kept.
-      var image = el("img");
-      image.alt = data.flow_id;
-      image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(result.svg);
-      var box = $("diagram");
-      box.textContent = "";
-      box.appendChild(image);
-    }).catch(function (error) {
-      diagramShown = "";
-      $("diagram").textContent = String(error && error.message || error);
-    });
+    diagramFrame();
+    if (!diagram.ready || !lastPreview) { return; }
+    var text = (lastPreview.diagrams || {})[$("diagram-language").value];
+    if (!text || text === diagram.shown) { return; }
+    diagram.shown = text;
+    diagram.asked += 1;
+    diagram.frame.contentWindow.postMessage(
+      { type: "render", id: diagram.asked, text: text }, window.location.origin);
   }
 
   // ---- tabs ----------------------------------------------------------------------------
@@ -550,12 +582,6 @@
   window.addEventListener("beforeunload", function (event) {
     if (dirty && urls.draft) { event.preventDefault(); }
   });
-  if (window.mermaid) {
-    window.mermaid.initialize({
-      startOnLoad: false, securityLevel: "strict", theme: "neutral",
-      flowchart: { htmlLabels: false }, fontFamily: "sans-serif",
-    });
-  }
   simSources();
   if (CM) { startEditor(); }
   if (data.draft) {
