@@ -1,8 +1,9 @@
 """`/api/v1/flows`: flows as published revisions — list, one flow with its text and history,
 a revision's or a version's text, validation, drafts, publishing, restoring and retiring.
-Viewers read; admins draft and publish (a session cookie's writes need the CSRF token)."""
+Viewers read; admins draft and publish (a session cookie's writes need the CSRF token).
 
-from __future__ import annotations
+(No `from __future__ import annotations` here: the routes' `Viewer` and `Admin` annotations
+name the factory's local aliases, which FastAPI must see as objects, not strings.)"""
 
 import logging
 from collections.abc import Callable
@@ -48,6 +49,12 @@ class PublishBody(BaseModel):
     source: Source | None = None
     expected_revision: int | None = Field(default=None, ge=0, le=2**31 - 1)
     """Refuse (409) unless this is still the current revision (0: the flow is new)."""
+
+
+def author_of(principal: Principal) -> str:
+    """Who publishes or drafts: a user's name, or `token:<name>` for an API token (a token
+    and a user may share a name; their drafts stay apart)."""
+    return principal.name if principal.kind == "user" else f"token:{principal.name}"
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:
@@ -197,7 +204,7 @@ def router(
     async def get_draft(flow_id: FlowId, who: Admin) -> Response:
         """The caller's draft of the flow (404 when there is none)."""
         try:
-            return JSONResponse(draft_json(await studio.draft(flow_id, who.name)))
+            return JSONResponse(draft_json(await studio.draft(flow_id, author_of(who))))
         except StudioError as exc:
             return error_response(exc)
 
@@ -205,7 +212,9 @@ def router(
     async def put_draft(flow_id: FlowId, body: DraftBody, who: Admin) -> Response:
         """Keep the caller's draft (also a broken one: its `errors` are in the answer)."""
         try:
-            draft = await studio.save_draft(flow_id, who.name, body.source, body.base_revision)
+            draft = await studio.save_draft(
+                flow_id, author_of(who), body.source, body.base_revision
+            )
         except StudioError as exc:
             return error_response(exc)
         return JSONResponse(draft_json(draft))
@@ -214,7 +223,7 @@ def router(
     async def delete_draft(flow_id: FlowId, who: Admin) -> Response:
         """Throw the caller's draft away."""
         try:
-            await studio.discard_draft(flow_id, who.name)
+            await studio.discard_draft(flow_id, author_of(who))
         except StudioError as exc:
             return error_response(exc)
         return Response(status_code=204)
@@ -226,7 +235,7 @@ def router(
         try:
             published = await studio.publish(
                 flow_id,
-                author=who.name,
+                author=author_of(who),
                 source=body.source,
                 expected_revision=body.expected_revision,
             )
@@ -238,7 +247,7 @@ def router(
     async def restore(flow_id: FlowId, number: RevisionNumber, who: Admin) -> Response:
         """Publish an older revision's text as a new revision (a rollback), 201."""
         try:
-            published = await studio.restore(flow_id, number, author=who.name)
+            published = await studio.restore(flow_id, number, author=author_of(who))
         except StudioError as exc:
             return error_response(exc)
         return JSONResponse(revision_json(published), status_code=201)
@@ -247,7 +256,7 @@ def router(
     async def retire(flow_id: FlowId, who: Admin) -> Response:
         """Stop the flow starting new interviews; publishing it again brings it back."""
         try:
-            return JSONResponse(summary_json(await studio.retire(flow_id, author=who.name)))
+            return JSONResponse(summary_json(await studio.retire(flow_id, author=author_of(who))))
         except StudioError as exc:
             return error_response(exc)
 

@@ -316,6 +316,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="cxbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.state.flow_studio = studio
+    app.state.flow_sync = flow_sync
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     install_admin(app, auth)

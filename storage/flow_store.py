@@ -82,19 +82,17 @@ async def publish(
     restored_from: int | None = None,
 ) -> Published:
     """Add the next revision of a flow (its text kept in `flowversion`) and mark the flow
-    published. One attempt: a concurrent publisher that took the same revision number makes
-    this transaction fail with an IntegrityError — run it again in a new transaction."""
+    published. Publishers of a flow queue on its status row (`FOR UPDATE` on PostgreSQL;
+    SQLite has one writer anyway); the first publications of a new flow have no row to
+    queue on, so one of two racing ones fails with an IntegrityError (the unique
+    (flow_id, revision)) — run it again in a new transaction."""
+    await session.get(FlowStatus, flow_id, with_for_update=True)
     await queries.save_flow_version(
         session=session, flow_id=flow_id, version=version, source=source
     )
-    last = (
-        await session.exec(
-            select(func.max(FlowPublication.revision)).where(FlowPublication.flow_id == flow_id)
-        )
-    ).one()
     publication = FlowPublication(
         flow_id=flow_id,
-        revision=int(last or 0) + 1,
+        revision=await next_revision(session=session, flow_id=flow_id),
         version=version,
         origin=origin,
         path=path,
@@ -106,6 +104,16 @@ async def publish(
     await session.flush()
     await set_status(session=session, flow_id=flow_id, status="published", now=now, by=author)
     return Published.of(publication)
+
+
+async def next_revision(*, session: AsyncSession, flow_id: str) -> int:
+    """The number the next publication of a flow gets (1 for the first)."""
+    last = (
+        await session.exec(
+            select(func.max(FlowPublication.revision)).where(FlowPublication.flow_id == flow_id)
+        )
+    ).one()
+    return int(last or 0) + 1
 
 
 async def set_status(

@@ -50,8 +50,8 @@ class FlowPublication(SQLModel, table=True):
     """`file`, `editor` or `cli` (see `Origin`)."""
     path: str | None = Field(default=None, max_length=500)
     """The file it was read from (origin `file`, and `cli` publish)."""
-    author: str | None = Field(default=None, max_length=64)
-    """The admin user's (or API token's) name; none for a file."""
+    author: str | None = Field(default=None, max_length=80)
+    """The admin user's name, or `token:<name>` for an API token; none for a file."""
     restored_from: int | None = None
     """The revision whose text this one restored (a rollback)."""
     published_at: datetime = Field(default_factory=utcnow)
@@ -65,7 +65,7 @@ class FlowStatus(SQLModel, table=True):
     status: str = Field(default="published", max_length=16)
     """`published` or `retired`."""
     changed_at: datetime = Field(default_factory=utcnow)
-    changed_by: str | None = Field(default=None, max_length=64)
+    changed_by: str | None = Field(default=None, max_length=80)
     """Who retired it (none when the server did, its file being removed)."""
 
 
@@ -76,7 +76,7 @@ class FlowDraft(SQLModel, table=True):
 
     __tablename__ = "flow_draft"
     flow_id: str = Field(primary_key=True, max_length=64)
-    author: str = Field(primary_key=True, max_length=64)
+    author: str = Field(primary_key=True, max_length=80)
     source: str = Field(sa_column=Column(Text, nullable=False))
     base_revision: int | None = None
     """The revision the draft started from (none for a new flow): the editor can tell that

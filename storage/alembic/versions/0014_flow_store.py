@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("version", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("origin", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("path", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column("restored_from", sa.Integer(), nullable=True),
         sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -48,13 +48,13 @@ def upgrade() -> None:
         sa.Column("flow_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("changed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("changed_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("changed_by", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.PrimaryKeyConstraint("flow_id"),
     )
     op.create_table(
         "flow_draft",
         sa.Column("flow_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("author", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("base_revision", sa.Integer(), nullable=True),
         sa.Column("saved_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
