@@ -17,6 +17,7 @@ guard the router is built with, which FastAPI can only read as a real object.)
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -80,7 +81,7 @@ def flow_row(summary: FlowSummary, language: str) -> FlowRow:
         status=summary.status,
         version=current.version if current else None,
         revision=current.revision if current else None,
-        author=current.author if current else None,
+        author=_who(summary),
         changed_at=current.published_at.strftime("%Y-%m-%d %H:%M UTC") if current else None,
         origin=current.origin if current else None,
         drafts=summary.drafts,
@@ -90,6 +91,14 @@ def flow_row(summary: FlowSummary, language: str) -> FlowRow:
         commands=summary.commands,
         api=summary.api,
     )
+
+
+def _who(summary: FlowSummary) -> str | None:
+    """Who made the current revision: the admin, else the file it came from."""
+    current = summary.current
+    if current is None:
+        return None
+    return current.author or (PurePath(current.path).name if current.path else None)
 
 
 def _script_texts(language: i18n.Language) -> dict[str, str]:

@@ -50,6 +50,12 @@
     });
   }
 
+  // "2026-03-02 09:00 UTC", as the server writes times.
+  function when(iso) {
+    if (!iso) { return ""; }
+    return new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+
   function failed(error) {
     notice(error && error.message ? say("offline") : say("error", { reason: String(error) }), "error");
   }
@@ -279,8 +285,7 @@
     call("PUT", urls.draft, { source: source(), base_revision: data.revision }).then(function (answer) {
       if (answer.ok) {
         dirty = false;
-        var when = answer.json.saved_at ? new Date(answer.json.saved_at).toLocaleString() : "";
-        notice(say("saved", { when: when }));
+        notice(say("saved", { when: when(answer.json.saved_at) }));
       } else {
         notice(say("save_failed", { reason: answer.json.detail || answer.status }), "error");
       }
@@ -349,10 +354,11 @@
     var meta = $("flow-meta");
     meta.textContent = "";
     meta.appendChild(el("span", "badge status-published", T.status_published));
-    meta.appendChild(document.createTextNode(" #" + revision.revision + " · "));
+    meta.appendChild(document.createTextNode(" " + say("revision", { n: revision.revision }) + " · "));
     meta.appendChild(el("code", "", revision.version));
-    meta.appendChild(document.createTextNode(" · " + [revision.author || "–",
-      new Date(revision.published_at).toLocaleString(), origin(revision.origin)].join(" · ")));
+    meta.appendChild(document.createTextNode(" · " + say("changed_by", {
+      who: revision.author || "–", when: when(revision.published_at), origin: origin(revision.origin),
+    })));
     simSources();
   }
 
@@ -381,8 +387,8 @@
     var head = el("span", "rev", "#" + revision.revision);
     item.appendChild(head);
     item.appendChild(el("code", "", revision.version));
-    var when = revision.published_at ? new Date(revision.published_at).toLocaleString() : "";
-    var facts = [revision.author || "–", when, origin(revision.origin)];
+    var who = revision.author || (revision.path || "").split("/").pop() || "–";
+    var facts = [who, when(revision.published_at), origin(revision.origin)];
     if (revision.restored_from) { facts.push("← #" + revision.restored_from); }
     item.appendChild(el("span", "muted", facts.join(" · ")));
     var show = el("button", "secondary small", say("view"));
@@ -587,7 +593,7 @@
   if (data.draft) {
     var stale = data.draft.base_revision !== null && data.draft.base_revision !== data.revision;
     notice(stale ? say("draft_stale")
-                 : say("draft_loaded", { when: new Date(data.draft.saved_at).toLocaleString() }),
+                 : say("draft_loaded", { when: when(data.draft.saved_at) }),
            stale ? "error" : "notice");
   }
   loadHistory();
