@@ -15,6 +15,7 @@ diffs in well under a millisecond).
 guard the router is built with, which FastAPI can only read as a real object.)
 """
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -22,14 +23,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from admin import i18n
 from admin.access import Principal
 from admin.flow_preview import diff_json
-from admin.flow_studio import FlowMissing, FlowStudio, FlowSummary, StudioError
+from admin.flow_studio import FlowDetail, FlowMissing, FlowStudio, FlowSummary, StudioError
 from admin.rendering import language_of, render
 from flows.safe_yaml import MAX_BYTES
 from flows.schema import json_schema
@@ -37,7 +38,42 @@ from flows.schema import json_schema
 EDITOR_BUNDLE = "vendor/codemirror-6.43.15/flow-editor.js"
 MERMAID_BUNDLE = "vendor/mermaid-12.3.0/mermaid.min.js"
 """Under the admin static folder; the version is in the path, so caches never mix two."""
-FlowId = Annotated[str, PathParam(max_length=64, pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+FLOW_ID = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+"""The flow language's id pattern (flows/model.py)."""
+FlowId = Annotated[str, PathParam(max_length=64, pattern=FLOW_ID.pattern)]
+STARTER = """\
+# A new interview: one score, one question about why. Edit, try it on the right, publish.
+id: {id}
+name: {{zh: 新问卷, en: New survey}}
+touchpoint: after_support
+journey_stage: usage
+languages: [zh, en]
+default_language: zh
+steps:
+  - id: ask_score
+    type: scale
+    metric: csat
+    save_as: score
+    text:
+      zh: 您对这次服务满意吗？
+      en: How happy are you with our service?
+    labels:
+      min: {{zh: 很不满意, en: Very unhappy}}
+      max: {{zh: 非常满意, en: Very happy}}
+  - id: why
+    type: open
+    save_as: reason
+    optional: true
+    text:
+      zh: 谢谢！能说说原因吗？
+      en: Thank you! Could you tell us why?
+  - id: thanks
+    type: end
+    text:
+      zh: 感谢您的反馈！
+      en: Thank you for your feedback!
+"""
+"""The text a new flow starts from (valid, bilingual, three steps)."""
 API = "/api/v1/flows"
 DIAGRAM_FRAME = "/admin/flow-diagram"
 """The page Mermaid draws in, framed by the editor (the same path as in cxbot/headers.py)."""
@@ -127,20 +163,30 @@ def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal
     Admin = Annotated[Principal, Depends(admin)]
 
     @routes.get("/admin/flows")
-    async def flow_list(request: Request, _: Admin) -> Response:
-        """Every flow: status, current revision, who changed it, the week's counts, triggers."""
+    async def flow_list(request: Request, _: Admin, new: str | None = None) -> Response:
+        """Every flow: status, current revision, who changed it, the week's counts, triggers;
+        `?new=ID` opens the editor of a new flow with that id."""
         language = language_of(request)
+        wanted = (new or "").strip()
+        if wanted and FLOW_ID.fullmatch(wanted):
+            return RedirectResponse(f"/admin/flows/{wanted}?new=1", status_code=303)
         rows = [flow_row(s, language) for s in await studio.list_flows()]
-        return render(request, "flows.html", {"rows": sorted(rows, key=lambda r: r.id)})
+        context = {"rows": sorted(rows, key=lambda r: r.id), "new_id": wanted[:64]}
+        if wanted:
+            context["error"] = i18n.translator(language)("studio.new.bad_id")
+        return render(request, "flows.html", context)
 
     @routes.get("/admin/flows/{flow_id}")
-    async def editor(request: Request, flow_id: FlowId, who: Admin) -> Response:
-        """The editor of one flow (the admin's own draft when there is one)."""
+    async def editor(request: Request, flow_id: FlowId, who: Admin, new: bool = False) -> Response:
+        """The editor of one flow (the admin's own draft when there is one); `?new=1` starts
+        a flow that does not exist yet from a small valid text."""
         language = language_of(request)
         try:
             detail = await studio.flow(flow_id)
         except FlowMissing:
-            return render(request, "refused.html", _missing(language), status_code=404)
+            if not new:
+                return render(request, "refused.html", _missing(language), status_code=404)
+            detail = _new_flow(flow_id)
         try:
             draft = await studio.draft(flow_id, who.name)
         except FlowMissing:
@@ -149,6 +195,7 @@ def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal
         data: dict[str, Any] = {
             "flow_id": flow_id,
             "source": detail.source or "",
+            "start": detail.source or STARTER.format(id=flow_id),
             "revision": current.revision if current else 0,
             "published_version": current.version if current else None,
             "draft": None
@@ -182,6 +229,8 @@ def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal
         """The text's changes against the published revision (all added for a new flow)."""
         try:
             detail = await studio.flow(flow_id)
+        except FlowMissing:
+            detail = _new_flow(flow_id)  # a new flow: every line is added
         except StudioError as exc:
             return JSONResponse({"detail": exc.detail, "key": exc.key}, status_code=exc.status_code)
         current = detail.summary.current
@@ -194,6 +243,25 @@ def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal
         )
 
     return routes
+
+
+def _new_flow(flow_id: str) -> FlowDetail:
+    """What the editor shows of a flow that is neither published nor drafted yet."""
+    summary = FlowSummary(
+        id=flow_id,
+        name=flow_id,
+        status="draft",
+        current=None,
+        live_version=None,
+        keywords=(),
+        commands=(),
+        api=True,
+        drafts=(),
+        started_week=0,
+        completed_week=0,
+        completion_rate=None,
+    )
+    return FlowDetail(summary=summary, source=None, history=())
 
 
 def _missing(language: i18n.Language) -> dict[str, str]:

@@ -27,6 +27,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "studio.drafts": "{n} 份草稿",
         "studio.trigger.api": "API",
         "studio.back": "← 全部流程",
+        "studio.new.label": "新建流程",
+        "studio.new.open": "打开编辑器",
+        "studio.new.help": "流程 id：小写字母开头，可含数字、_ 和 -，例如 after_purchase。",
+        "studio.new.bad_id": (
+            "流程 id 须以小写字母开头，只含小写字母、数字、_ 和 -（最多 64 个字符）。"
+        ),
         "studio.missing.title": "没有这个流程",
         "studio.missing": "没有这个 id 的流程（既未发布，也没有草稿）。",
         "studio.editor.title": "编辑流程：{name}",
@@ -121,6 +127,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "studio.drafts": "drafts: {n}",
         "studio.trigger.api": "API",
         "studio.back": "← All flows",
+        "studio.new.label": "New flow",
+        "studio.new.open": "Open the editor",
+        "studio.new.help": (
+            "Its id: a lower-case letter, then letters, digits, _ or -; e.g. after_purchase."
+        ),
+        "studio.new.bad_id": (
+            "A flow id starts with a lower-case letter and has only lower-case letters, "
+            "digits, _ and - (at most 64 characters)."
+        ),
         "studio.missing.title": "No such flow",
         "studio.missing": "No flow has this id (neither published nor drafted).",
         "studio.editor.title": "Edit flow: {name}",

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from flows import engine
 from flows.loader import FlowLoadError, LoadedFlow, load_text
+from flows.matching import AlertWords
 from flows.state import ConversationState, Inbound, Outcome
 
 Action = Literal["start", "text", "button", "stop", "human"]
@@ -70,9 +71,18 @@ class Turn:
 class Simulator:
     """Runs the engine for the studio; `key()` is the server's secret (set at start-up)."""
 
-    def __init__(self, *, key: Callable[[], str | None], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        key: Callable[[], str | None],
+        clock: Callable[[], datetime],
+        alerts: AlertWords | None = None,
+    ) -> None:
         self._key = key
         self._clock = clock
+        self._alerts = alerts
+        """The server's alert words (CXBOT_ALERT_WORDS), so the simulator hands off as a
+        real interview would."""
 
     def _serializer(self) -> URLSafeSerializer:
         secret = self._key()
@@ -131,5 +141,5 @@ class Simulator:
             inbound = Inbound(at=at, command=action)
         else:
             raise SimulationError("bad-action", f"unknown action {action!r}")
-        outcome = engine.advance(loaded.flow, state, inbound)
+        outcome = engine.advance(loaded.flow, state, inbound, alerts=self._alerts)
         return Turn(self._sign(outcome.state), outcome.state, outcome)

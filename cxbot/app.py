@@ -340,7 +340,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         flows_api.router(studio, viewer=access.api_role("viewer"), admin=access.api_role("admin"))
     )
-    simulator = Simulator(key=lambda: auth.cookie_key, clock=service.clock)
+    simulator = Simulator(
+        key=lambda: auth.cookie_key, clock=service.clock, alerts=service.handoff.alerts
+    )
     app.include_router(flow_tools.router(simulator, admin=access.api_role("admin")))
     app.include_router(flow_pages.router(studio, admin=access.page_role("admin")))
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -4,7 +4,9 @@ nothing to the database (counted on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -132,8 +134,30 @@ async def test_the_diff_compares_with_the_published_revision(
     assert removed["old"] == added["new"]  # the same line, changed
     same = (await post_json(admin, "/admin/flows/nps/diff", {"source": NPS})).json()
     assert same["same"] is True and same["lines"] == []
-    missing = await post_json(admin, "/admin/flows/nope/diff", {"source": NPS})
-    assert missing.status_code == 404
+    new = (await post_json(admin, "/admin/flows/nope/diff", {"source": NPS})).json()
+    assert new["revision"] == 0 and new["removed"] == 0
+    assert new["added"] == len(NPS.splitlines())
+
+
+async def test_a_new_flow_starts_from_a_valid_text_and_is_published_through_the_api(
+    signed_in: dict[str, Visitor],
+) -> None:
+    admin = signed_in["admin"]
+    bad = await admin.get("/admin/flows?new=Not%20an%20id&lang=en")
+    assert bad.status_code == 200 and "A flow id starts with a lower-case letter" in bad.text
+    opened = await admin.get("/admin/flows?new=after_purchase")
+    assert opened.status_code == 303
+    assert opened.headers["location"] == "/admin/flows/after_purchase?new=1"
+    assert (await admin.get("/admin/flows/after_purchase")).status_code == 404
+    page = await admin.get("/admin/flows/after_purchase?new=1")
+    starter = re.search(r"<textarea[^>]*>(.*?)</textarea>", page.text, re.S)
+    assert starter is not None
+    source = html.unescape(starter[1])
+    assert "id: after_purchase" in source and validate(source).ok
+    published = await post_json(admin, "/api/v1/flows/after_purchase/publish", {"source": source})
+    assert published.status_code == 201 and published.json()["revision"] == 1
+    listed = await admin.get("/admin/flows")
+    assert 'href="/admin/flows/after_purchase"' in listed.text
 
 
 async def simulate(admin: Visitor, **body: Any) -> httpx.Response:
@@ -194,6 +218,13 @@ async def test_the_simulator_hands_off_on_request_and_stops(signed_in: dict[str,
     start = (await simulate(admin, action="start", language="zh")).json()
     stopped = (await simulate(admin, action="stop", token=start["token"])).json()
     assert stopped["status"] == "abandoned"
+    start = (await simulate(admin, action="start", language="zh")).json()
+    tapped = await simulate(admin, action="button", value="ask_score:9", token=start["token"])
+    alarm = (
+        await simulate(admin, action="text", value="我要投诉你们", token=tapped.json()["token"])
+    ).json()  # an alert word of the server (CXBOT_ALERT_WORDS)
+    assert alarm["status"] == "handed_off"
+    assert alarm["events"][0]["data"]["reason"] == "alert-word"
 
 
 async def test_the_simulator_refuses_a_forged_state_a_changed_text_and_errors(
