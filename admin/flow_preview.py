@@ -140,14 +140,14 @@ class DiffLine:
 
 def diff(old: str, new: str, *, context: int = 3) -> tuple[DiffLine, ...]:
     """A line diff (Python's difflib) with `context` unchanged lines around each change;
-    runs of unchanged lines between changes are one `skipped` line (its text: how many)."""
+    a run of unchanged lines left out is one `skipped` line whose text is how many."""
     a, b = old.splitlines(), new.splitlines()
     result: list[DiffLine] = []
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for group_index, group in enumerate(matcher.get_grouped_opcodes(context)):
-        first = group[0]
-        if group_index > 0 or first[1] > 0:
-            result.append(DiffLine("skipped", first[1] + 1, first[3] + 1, ""))
+    shown_up_to = 0  # lines of the old text before this were shown or counted
+    for group in matcher.get_grouped_opcodes(context):
+        if group[0][1] > shown_up_to:
+            result.append(DiffLine("skipped", None, None, str(group[0][1] - shown_up_to)))
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
                 result.extend(
@@ -158,10 +158,11 @@ def diff(old: str, new: str, *, context: int = 3) -> tuple[DiffLine, ...]:
                 result.extend(DiffLine("removed", i + 1, None, a[i]) for i in range(i1, i2))
             if tag in ("replace", "insert"):
                 result.extend(DiffLine("added", None, j + 1, b[j]) for j in range(j1, j2))
+        shown_up_to = group[-1][2]
         if len(result) > MAX_DIFF_LINES:
-            result = result[:MAX_DIFF_LINES]
-            result.append(DiffLine("skipped", None, None, ""))
-            break
+            return (*result[:MAX_DIFF_LINES], DiffLine("skipped", None, None, "…"))
+    if result and shown_up_to < len(a):
+        result.append(DiffLine("skipped", None, None, str(len(a) - shown_up_to)))
     return tuple(result)
 
 

@@ -299,9 +299,9 @@
       var tr = el("tr", line.kind);
       tr.appendChild(el("td", "num", line.old === null ? "" : line.old));
       tr.appendChild(el("td", "num", line.new === null ? "" : line.new));
-      var sign = { added: "+", removed: "−", same: " ", skipped: "…" }[line.kind];
+      var sign = { added: "+", removed: "−", same: " ", skipped: "⋯" }[line.kind];
       tr.appendChild(el("td", "sign", sign));
-      tr.appendChild(el("td", "code", line.text));
+      tr.appendChild(el("td", "code", line.kind === "skipped" ? say("unchanged", { n: line.text }) : line.text));
       table.appendChild(tr);
     });
     $("diff-summary").textContent = answer.same

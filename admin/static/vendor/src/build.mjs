@@ -57,7 +57,7 @@ for (const name of [...packages].sort()) {
     existsSync(join(dir, f)),
   );
   const text = file ? readFileSync(join(dir, file), "utf8") : `(no license file; package.json says ${meta.license})`;
-  notices.push(`${name} ${meta.version} (${meta.license})\n${"-".repeat(60)}\n${text.trim()}\n`);
+  notices.push(`${name} ${meta.version} (${meta.license ?? "license text below"})\n${"-".repeat(60)}\n${text.trim()}\n`);
 }
 writeFileSync(join(editorDir, "LICENSES.txt"), notices.join("\n\n"));
 
