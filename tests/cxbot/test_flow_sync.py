@@ -21,6 +21,7 @@ from cxbot.flow_sync import FlowSync
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
 from flows.registry import BUILTIN_DIR
+from storage import flow_store
 from tests.bot.test_webchat import bot_texts, open_page, post
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -157,3 +158,22 @@ async def test_the_message_path_reads_no_publication(
     assert bot_texts(start)[0].startswith("您好！")
     assert statements
     assert not [s for s in statements if "flow_publication" in s or "flow_status" in s]
+
+
+async def test_a_publication_that_no_longer_loads_leaves_the_file_version_running(
+    app_settings: Settings, own_file: Path
+) -> None:
+    async with running(app_settings) as app:
+        runtime = parts(app)[0]
+        # a text an older cxbot published that today's checks refuse (stored directly)
+        async with runtime.service.writer.transaction() as session:
+            await flow_store.publish(
+                session=session,
+                flow_id="shop",
+                version="0ld0ld0ld0ld",
+                source=OWN.replace("goto: why_low", "goto: gone"),
+                origin="editor",
+                now=runtime.service.clock(),
+            )
+    async with running(app_settings) as app:
+        assert first_question(app, "shop") == OWN
