@@ -284,7 +284,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secret = await _secret_key(settings, sessions)
         runtime.visitor_ids.use_key(secret)
         auth.use_key(secret)
-        for error in await flow_sync.refresh_files():
+        for error in await flow_sync.start():
             log.error("%s", error)
         stop_sweeping = asyncio.Event()
         sweeper = asyncio.create_task(delivery.run(settings.delivery_sweep_seconds, stop_sweeping))

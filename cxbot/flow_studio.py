@@ -28,6 +28,7 @@ from storage.database import Sessions, reading
 from storage.flow_counts import FlowCounts
 from storage.flow_drafts import Drafted
 from storage.flow_store import Current, Published
+from storage.flow_tables import Origin
 
 FLOW_ID = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 """The flow language's id pattern (`flows.model.Flow.id`)."""
@@ -178,36 +179,43 @@ class Studio:
         self,
         flow_id: str,
         *,
-        author: str,
+        author: str | None,
         source: str | None = None,
         expected_revision: int | None = None,
+        origin: Origin = "editor",
+        path: str | None = None,
     ) -> Revision:
-        """Publish `source` or the author's draft as the next revision; live here at once."""
+        """Publish `source` or the author's draft as the next revision; live here at once
+        (`origin` and `path`: for `cxbot flows publish`)."""
         self._check_id(flow_id)
         from_draft = source is None
         if source is None:
+            if author is None:
+                raise FlowMissing("no-draft", "publish a text or a draft")
             source = (await self.draft(flow_id, author)).source
         loaded = await self._valid(source, flow_id)
         publication = await self.publisher.publish(
             loaded,
-            Publication(origin="editor", author=author),
+            Publication(origin=origin, path=path, author=author),
             expected_revision=expected_revision,
             discard_draft_of=author if from_draft else None,
         )
         await self.sync.apply(force=True)
         return as_revision(publication)
 
-    async def restore(self, flow_id: str, number: int, *, author: str) -> Revision:
+    async def restore(
+        self, flow_id: str, number: int, *, author: str | None, origin: Origin = "editor"
+    ) -> Revision:
         """Publish an older revision's text as a new revision."""
         _, source = await self.revision(flow_id, number)
         loaded = await self._valid(source, flow_id)
         publication = await self.publisher.publish(
-            loaded, Publication(origin="editor", author=author, restored_from=number)
+            loaded, Publication(origin=origin, author=author, restored_from=number)
         )
         await self.sync.apply(force=True)
         return as_revision(publication)
 
-    async def retire(self, flow_id: str, *, author: str) -> FlowSummary:
+    async def retire(self, flow_id: str, *, author: str | None) -> FlowSummary:
         """Stop a flow starting new interviews; publishing it again brings it back."""
         async with self.publisher.writer.transaction() as session:
             found = await flow_store.current(session=session, flow_id=flow_id)

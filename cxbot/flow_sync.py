@@ -51,24 +51,35 @@ class FlowSync:
         """How many times the publications were read and applied (the polls that found
         nothing new are not counted)."""
 
-    async def refresh_files(self) -> list[FlowError]:
-        """Reload changed files, publish those whose text changed, then apply."""
+    async def start(self) -> list[FlowError]:
+        """At start-up: load the files, publish those that changed, make the newest
+        publications live; the errors of broken files."""
         errors = await self.registry.refresh_async()
         await self.publish_files()
-        await self.apply()
+        await self.apply(force=True)
         return errors
 
-    async def publish_files(self) -> None:
+    async def refresh_files(self) -> list[FlowError]:
+        """Reload changed files and publish those whose text changed (live here at once;
+        an unchanged folder costs no query)."""
+        errors = await self.registry.refresh_async()
+        if await self.publish_files():
+            await self.apply()
+        return errors
+
+    async def publish_files(self) -> bool:
         """Publish the files' versions that changed since their last file publication, and
-        retire the flows whose current version came from a file that is gone."""
+        retire the flows whose current version came from a file that is gone; False when
+        the files are as they were at the last call (nothing is read then)."""
         files = self.registry.file_flows()
         seen = {flow_id: (loaded.version, file_path(loaded)) for flow_id, loaded in files.items()}
         if seen == self._published_files:
-            return
+            return False
         for loaded in files.values():
             await self.publisher.publish_file(loaded, file_path(loaded))
         await self._retire_vanished(set(files))
         self._published_files = seen
+        return True
 
     async def _retire_vanished(self, present: set[str]) -> None:
         async with reading(self.sessions) as session:
@@ -165,6 +176,7 @@ class FlowSync:
             except FlowLoadError as exc:  # e.g. a stricter flow language after an upgrade
                 revision = found.publication.revision
                 log.error("flow %s revision %d no longer loads: %s", flow_id, revision, exc)
+                self._fall_back_to_file(flow_id)
                 return
         self.registry.go_live(loaded)
         log.info(
@@ -173,6 +185,14 @@ class FlowSync:
             found.publication.revision,
             version,
         )
+
+    def _fall_back_to_file(self, flow_id: str) -> None:
+        """With no usable publication, a flow still running on nothing gets its file's
+        version, if it has a file (a running version is kept)."""
+        loaded = self.registry.file_flows().get(flow_id)
+        if self.registry.current(flow_id) is None and loaded is not None:
+            self.registry.go_live(loaded)
+            log.warning("flow %s: running the version in %s instead", flow_id, loaded.file)
 
     async def poll(self, seconds: float) -> None:
         """Apply new publications every `seconds`, until cancelled."""

@@ -33,9 +33,8 @@ class Api:
     async def __call__(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         transport = httpx.ASGITransport(app=self.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            return await client.request(
-                method, path, headers={"Authorization": f"Bearer {self.token}"}, **kwargs
-            )
+            headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+            return await client.request(method, path, headers=headers, **kwargs)
 
 
 @pytest.fixture
@@ -318,3 +317,26 @@ async def test_the_next_interview_runs_the_publication_and_a_running_one_stays(
         assert bot_texts(newer)[0].startswith("抱歉（新）。")
     counts = (await apis["viewer"]("GET", "/api/v1/flows/nps")).json()["counts"]
     assert counts == {"started_week": 2, "completed_week": 0, "completion_rate": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/flows/validate", "POST"),
+        ("/api/v1/flows/nps/draft", "PUT"),
+        ("/api/v1/flows/nps/publish", "POST"),
+    ],
+)
+async def test_texts_no_database_can_hold_are_refused_or_never_published(
+    apis: dict[str, Api], path: str, method: str
+) -> None:
+    json_type = {"content-type": "application/json"}
+    lone = await apis["admin"](
+        method, path, content=b'{"source": "id: nps\\ud800"}', headers=json_type
+    )
+    assert lone.status_code == 422  # a lone surrogate is no text
+    nul = await apis["admin"](
+        method, path, content=b'{"source": "id: nps\\u0000"}', headers=json_type
+    )
+    assert nul.status_code in (200, 422)  # a NUL is no YAML: checked, kept as a draft, never live
+    assert (await apis["viewer"]("GET", "/api/v1/flows/nps")).json()["revision"] == 1
