@@ -106,6 +106,7 @@
       item.appendChild(el("span", "message", " " + error.message));
       list.appendChild(item);
     });
+    $("problems-title").hidden = !errors.length;
     var status = $("lint-status");
     status.textContent = errors.length
       ? say("problems", { n: errors.length })
