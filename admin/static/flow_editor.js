@@ -143,6 +143,7 @@
                                fontFamily: "system-ui, sans-serif" },
         ".cm-tooltip-hover code": { fontFamily: "monospace", background: "#eef1f6" },
         ".cm-diagnosticText": { fontFamily: "system-ui, sans-serif" },
+        ".cm-completionInfo": { fontFamily: "system-ui, sans-serif" },
       }),
       CM.lintGutter(),
       CM.linter(checkNow, { delay: 600 }),

@@ -129,6 +129,26 @@ async def test_an_admin_edits_tries_publishes_and_rolls_back_a_flow(
     assert marked_lines >= 1
     await page.screenshot(path=str(SHOTS / "flow-studio-error-en-1280.png"), full_page=True)
 
+    # completion from the JSON Schema: the keys allowed here, with their descriptions
+    await page.evaluate(
+        """() => {
+             const view = window.cxFlowView;
+             const end = view.state.doc.toString().indexOf("timeout: 30m") + 12;
+             view.dispatch({ selection: { anchor: end } });
+             view.focus();
+           }"""
+    )
+    await page.keyboard.press("Enter")
+    await page.keyboard.type("quie")
+    await page.keyboard.press("Control+Space")
+    option = page.locator(".cm-tooltip-autocomplete li", has_text="quiet_days")
+    await expect(option).to_be_visible()
+    await expect(page.locator(".cm-completionInfo")).to_contain_text("quiet period")
+    await page.keyboard.press("Escape")
+    for _ in "\nquie":
+        await page.keyboard.press("Backspace")
+    assert await page.evaluate("window.cxFlowView.state.doc.toString()") == broken
+
     # fixed, and the reason question reworded in both languages
     await replace_in_editor(page, "goto: why_hihg", "goto: why_high")
     await replace_in_editor(page, OLD_ZH, NEW_ZH)
@@ -215,6 +235,11 @@ async def test_screenshots_in_both_languages_and_widths(
             await page.click("#tab-texts")
             await page.screenshot(
                 path=str(SHOTS / f"flow-studio-texts-{language}-{width}.png"), full_page=True
+            )
+            await page.click("#tab-diagram")
+            await expect(page.locator("#diagram img")).to_be_visible()
+            await page.locator(".side").screenshot(
+                path=str(SHOTS / f"flow-studio-diagram-{language}-{width}.png")
             )
         assert problems == []
         await context.close()

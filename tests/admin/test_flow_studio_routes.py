@@ -252,3 +252,21 @@ async def test_the_simulator_refuses_a_forged_state_a_changed_text_and_errors(
     )
     assert broken.status_code == 422
     assert broken.json()["errors"][0]["message"]
+
+
+async def test_only_the_diagram_frame_may_apply_inline_styles(
+    signed_in: dict[str, Visitor],
+) -> None:
+    admin = signed_in["admin"]
+    frame = await admin.get("/admin/flow-diagram")
+    policy = frame.headers["content-security-policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy
+    assert "frame-ancestors 'self'" in policy and "script-src 'self';" in policy
+    assert frame.headers["x-frame-options"] == "SAMEORIGIN"
+    editor = await admin.get("/admin/flows/nps")
+    policy = editor.headers["content-security-policy"]
+    assert "style-src 'self';" in policy and "unsafe-inline" not in policy
+    assert "frame-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert editor.headers["x-frame-options"] == "DENY"
+    listing = await admin.get("/admin/flows")
+    assert "frame-src" not in listing.headers["content-security-policy"]
