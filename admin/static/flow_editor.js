@@ -287,10 +287,26 @@
     call("PUT", urls.draft, { source: source(), base_revision: data.revision }).then(function (answer) {
       if (answer.ok) {
         dirty = false;
+        $("discard-draft").hidden = false;
         notice(say("saved", { when: when(answer.json.saved_at) }));
       } else {
         notice(say("save_failed", { reason: answer.json.detail || answer.status }), "error");
       }
+    }).catch(failed);
+  }
+
+  function setText(text) {
+    if (view) { view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }); }
+    dirty = false;
+  }
+
+  function discardDraft() {
+    if (!window.confirm(say("discard_confirm"))) { return; }
+    call("DELETE", urls.draft).then(function (answer) {
+      if (!answer.ok && answer.status !== 404) { throw new Error(answer.json.detail || answer.status); }
+      $("discard-draft").hidden = true;
+      setText(data.source);
+      notice(say("discarded"));
     }).catch(failed);
   }
 
@@ -343,6 +359,9 @@
       dirty = false;
       $("diff-panel").hidden = true;
       published(answer.json, text);
+      if (urls.draft && !$("discard-draft").hidden) { // published: the draft has served
+        call("DELETE", urls.draft).then(function () { $("discard-draft").hidden = true; });
+      }
       notice(say("published", { n: answer.json.revision }));
       loadHistory();
     }).catch(failed).then(function () { $("publish").disabled = false; });
@@ -414,10 +433,7 @@
           return call("GET", urls.revision.replace("{n}", restored.revision)).then(function (text) {
             if (!text.ok) { throw new Error(text.json.detail || text.status); }
             published(restored, text.json.source);
-            if (view) {
-              view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text.json.source } });
-            }
-            dirty = false;
+            setText(text.json.source);
             notice(say("restored", { from: revision.revision, n: restored.revision }));
             loadHistory();
           });
@@ -585,6 +601,8 @@
   if (urls.draft) {
     $("save-draft").hidden = false;
     $("save-draft").addEventListener("click", saveDraft);
+    $("discard-draft").hidden = !data.draft;
+    $("discard-draft").addEventListener("click", discardDraft);
   }
   if (!urls.publish) { $("review").hidden = !urls.diff; }
   window.addEventListener("beforeunload", function (event) {

@@ -158,6 +158,11 @@ async def test_an_admin_edits_tries_publishes_and_rolls_back_a_flow(
     await expect(page.locator("#texts")).to_contain_text(NEW_ZH)
     await page.click("#save-draft")
     await expect(page.locator("#studio-notice")).to_contain_text("Draft saved")
+    edited = await page.evaluate("window.cxFlowView.state.doc.toString()")
+    await page.reload()  # the draft is kept on the server, and comes back
+    await expect(page.locator("#studio-notice")).to_contain_text("Your draft is loaded")
+    assert await page.evaluate("window.cxFlowView.state.doc.toString()") == edited
+    await expect(page.locator("#discard-draft")).to_be_visible()
 
     # the diff, then publish
     await page.click("#review")
@@ -167,6 +172,7 @@ async def test_an_admin_edits_tries_publishes_and_rolls_back_a_flow(
     await page.screenshot(path=str(SHOTS / "flow-studio-diff-en-1280.png"), full_page=True)
     await page.click("#publish")
     await expect(page.locator("#studio-notice")).to_have_text("Published as revision 2")
+    await expect(page.locator("#discard-draft")).to_be_hidden()  # the draft went live
 
     # the simulator runs the new text and writes nothing
     rows_before = count_rows(db_path)
@@ -201,6 +207,17 @@ async def test_an_admin_edits_tries_publishes_and_rolls_back_a_flow(
     await expect(page.locator("#history li")).to_have_count(3)
     rolled_back, rolled_page = await web_chat(browser, live_server)
     assert await answer_three(rolled_page) == OLD_EN
+
+    # a draft thrown away: the editor goes back to the live text
+    await replace_in_editor(page, OLD_EN, "Not this one")
+    await page.click("#save-draft")
+    await expect(page.locator("#discard-draft")).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.click("#discard-draft")
+    await expect(page.locator("#studio-notice")).to_contain_text("Draft discarded")
+    assert await page.evaluate("window.cxFlowView.state.doc.toString()") == source
+    await page.reload()
+    await expect(page.locator("#studio-notice")).to_be_hidden()  # no draft any more
     assert problems == []
     for other in (rolled_back, running, context):
         await other.close()
