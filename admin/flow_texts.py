@@ -90,6 +90,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "studio.js.you": "客户",
         "studio.js.bot": "机器人",
         "studio.js.where": "位置",
+        "studio.js.signed_out": "登录已过期：请在新标签页重新登录后继续（编辑器中的文本仍在）。",
         "studio.js.discard_confirm": "丢弃您的草稿，回到线上版本？",
         "studio.js.discarded": "草稿已丢弃：编辑器显示线上版本。",
         "studio.js.unchanged": "（{n} 行未改动）",
@@ -200,6 +201,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "studio.js.you": "Customer",
         "studio.js.bot": "Bot",
         "studio.js.where": "Where",
+        "studio.js.signed_out": (
+            "Your sign-in has ended: sign in again in another tab, then carry on (your text "
+            "is still here)."
+        ),
         "studio.js.discard_confirm": "Throw your draft away and go back to the live version?",
         "studio.js.discarded": "Draft discarded: the editor shows the live version.",
         "studio.js.unchanged": "({n} unchanged lines)",

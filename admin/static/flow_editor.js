@@ -56,8 +56,19 @@
     return new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
 
+  // What went wrong, for the person: the network, the sign-in, or the server's reason.
   function failed(error) {
-    notice(error && error.message ? say("offline") : say("error", { reason: String(error) }), "error");
+    if (error instanceof TypeError) { notice(say("offline"), "error"); return; }
+    notice(say("error", { reason: error && error.message ? error.message : String(error) }), "error");
+  }
+
+  function refused(answer) {
+    if (answer.status === 401) { return new Error(say("signed_out")); }
+    var detail = answer.json.detail;
+    if (Array.isArray(detail)) { // a request FastAPI refused: its messages
+      detail = detail.map(function (item) { return item.msg || String(item); }).join("; ");
+    }
+    return new Error(detail || String(answer.status));
   }
 
   // ---- the editor --------------------------------------------------------------------
@@ -118,7 +129,7 @@
     var text = view.state.doc.toString();
     $("lint-status").textContent = say("checking");
     return call("POST", urls.preview, { source: text, flow_id: data.flow_id }).then(function (answer) {
-      if (!answer.ok) { return []; }
+      if (!answer.ok) { throw refused(answer); }
       if (view.state.doc.toString() !== text) { return []; } // typed meanwhile: a new check follows
       lastPreview = answer.json;
       showProblems(answer.json.errors);
@@ -126,7 +137,11 @@
       showDiagramChoices(answer.json);
       simLanguages(answer.json.languages);
       return diagnostics(view.state.doc, answer.json.errors);
-    }).catch(function (error) { failed(error); return []; });
+    }).catch(function (error) {
+      $("lint-status").textContent = "";
+      failed(error);
+      return [];
+    });
   }
 
   function startEditor() {
@@ -290,7 +305,7 @@
         $("discard-draft").hidden = false;
         notice(say("saved", { when: when(answer.json.saved_at) }));
       } else {
-        notice(say("save_failed", { reason: answer.json.detail || answer.status }), "error");
+        notice(say("save_failed", { reason: refused(answer).message }), "error");
       }
     }).catch(failed);
   }
@@ -303,7 +318,7 @@
   function discardDraft() {
     if (!window.confirm(say("discard_confirm"))) { return; }
     call("DELETE", urls.draft).then(function (answer) {
-      if (!answer.ok && answer.status !== 404) { throw new Error(answer.json.detail || answer.status); }
+      if (!answer.ok && answer.status !== 404) { throw refused(answer); }
       $("discard-draft").hidden = true;
       setText(data.source);
       notice(say("discarded"));
@@ -334,7 +349,7 @@
 
   function review() {
     call("POST", urls.diff, { source: source() }).then(function (answer) {
-      if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      if (!answer.ok) { throw refused(answer); }
       reviewedRevision = answer.json.revision;
       showDiff(answer.json);
     }).catch(failed);
@@ -355,7 +370,7 @@
         review();
         return;
       }
-      if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      if (!answer.ok) { throw refused(answer); }
       dirty = false;
       $("diff-panel").hidden = true;
       published(answer.json, text);
@@ -388,7 +403,7 @@
   function loadHistory() {
     if (!urls.history) { return; }
     call("GET", urls.history).then(function (answer) {
-      if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      if (!answer.ok) { throw refused(answer); }
       var list = $("history");
       var revisions = answer.json.revisions || [];
       history = revisions;
@@ -416,7 +431,7 @@
     show.type = "button";
     show.addEventListener("click", function () {
       call("GET", urls.revision.replace("{n}", revision.revision)).then(function (answer) {
-        if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+        if (!answer.ok) { throw refused(answer); }
         call("POST", urls.diff, { source: answer.json.source }).then(function (diff) {
           if (diff.ok) { showDiff(diff.json); $("publish").disabled = true; }
         });
@@ -428,10 +443,10 @@
       restore.type = "button";
       restore.addEventListener("click", function () {
         call("POST", urls.restore.replace("{n}", revision.revision), {}).then(function (answer) {
-          if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+          if (!answer.ok) { throw refused(answer); }
           var restored = answer.json;
           return call("GET", urls.revision.replace("{n}", restored.revision)).then(function (text) {
-            if (!text.ok) { throw new Error(text.json.detail || text.status); }
+            if (!text.ok) { throw refused(text); }
             published(restored, text.json.source);
             setText(text.json.source);
             notice(say("restored", { from: revision.revision, n: restored.revision }));
@@ -469,7 +484,7 @@
     var chosen = $("sim-source").value;
     if (!chosen || chosen === "editor") { return Promise.resolve(source()); }
     return call("GET", urls.revision.replace("{n}", chosen)).then(function (answer) {
-      if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+      if (!answer.ok) { throw refused(answer); }
       return answer.json.source;
     });
   }
@@ -545,7 +560,7 @@
       simStart();
       return true;
     }
-    if (!answer.ok) { throw new Error(answer.json.detail || answer.status); }
+    if (!answer.ok) { throw refused(answer); }
     return false;
   }
 

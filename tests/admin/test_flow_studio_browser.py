@@ -219,6 +219,12 @@ async def test_an_admin_edits_tries_publishes_and_rolls_back_a_flow(
     await page.reload()
     await expect(page.locator("#studio-notice")).to_be_hidden()  # no draft any more
     assert problems == []
+
+    # signed out (e.g. the session ran out) while editing: said so, the text stays
+    await context.clear_cookies()
+    await replace_in_editor(page, "timeout: 30m", "timeout: 20m")
+    await expect(page.locator("#studio-notice")).to_contain_text("Your sign-in has ended")
+    assert "timeout: 20m" in await page.evaluate("window.cxFlowView.state.doc.toString()")
     for other in (rolled_back, running, context):
         await other.close()
 
