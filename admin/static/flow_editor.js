@@ -1,9 +1,10 @@
 // The flow studio's editor page: CodeMirror 6 (the vendored bundle, window.CxFlowEditor)
 // with lint markers from the server's checks, JSON-Schema completion, drafts, the diff
-// before publishing, history, the side-by-side texts, the Mermaid diagram and the
-// simulator. Everything it needs comes in <script type="application/json" id="flow-data">
-// (the Content-Security-Policy allows no inline script); every text a person reads comes
-// from the server in the page's language.
+// before publishing, history, the side-by-side texts and the Mermaid diagram. The simulator
+// is flow_simulator.js, which uses what this script shares on `window.cxStudio` and the
+// `cx:preview` / `cx:history` events it sends. Everything it needs comes in
+// <script type="application/json" id="flow-data"> (the Content-Security-Policy allows no
+// inline script); every text a person reads comes from the server in the page's language.
 (function () {
   "use strict";
   var dataElement = document.getElementById("flow-data");
@@ -71,6 +72,11 @@
     return new Error(detail || String(answer.status));
   }
 
+  // What the other parts of the page (flow_simulator.js) learn as it happens.
+  function announce(name, detail) {
+    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
+  }
+
   // ---- the editor --------------------------------------------------------------------
   var CM = window.CxFlowEditor;
   var view = null;
@@ -135,7 +141,7 @@
       showProblems(answer.json.errors);
       showTexts(answer.json);
       showDiagramChoices(answer.json);
-      simLanguages(answer.json.languages);
+      announce("cx:preview", answer.json);
       return diagnostics(view.state.doc, answer.json.errors);
     }).catch(function (error) {
       $("lint-status").textContent = "";
@@ -395,7 +401,6 @@
     meta.appendChild(document.createTextNode(" · " + say("changed_by", {
       who: revision.author || "–", when: when(revision.published_at), origin: origin(revision.origin),
     })));
-    simSources();
   }
 
   function origin(name) { return T["origin_" + name] || name; }
@@ -406,8 +411,7 @@
       if (!answer.ok) { throw refused(answer); }
       var list = $("history");
       var revisions = answer.json.revisions || [];
-      history = revisions;
-      simSources();
+      announce("cx:history", revisions);
       if (!revisions.length) { return; }
       list.textContent = "";
       revisions.forEach(function (revision) {
@@ -459,157 +463,11 @@
     return item;
   }
 
-  // ---- the simulator ---------------------------------------------------------------------
-  var sim = { token: "", source: "" };
-  var history = [];
-
-  // What to try: the editor's text, or any published revision.
-  function simSources() {
-    var select = $("sim-source");
-    var chosen = select.value || "editor";
-    select.textContent = "";
-    var editor = el("option", "", say("sim_source_editor"));
-    editor.value = "editor";
-    select.appendChild(editor);
-    history.forEach(function (revision) {
-      var option = el("option", "", say("sim_source_revision", { n: revision.revision }) + " · " + revision.version);
-      option.value = String(revision.revision);
-      select.appendChild(option);
-    });
-    select.value = chosen;
-    if (select.value !== chosen) { select.value = "editor"; }
-  }
-
-  function simText() {
-    var chosen = $("sim-source").value;
-    if (!chosen || chosen === "editor") { return Promise.resolve(source()); }
-    return call("GET", urls.revision.replace("{n}", chosen)).then(function (answer) {
-      if (!answer.ok) { throw refused(answer); }
-      return answer.json.source;
-    });
-  }
-
-  // The languages of the text being edited (from each preview).
-  function simLanguages(languages) {
-    var select = $("sim-language");
-    if (!languages || !languages.length || select.getAttribute("data-for") === languages.join(",")) { return; }
-    var chosen = select.value || (languages.indexOf(data.ui_language) >= 0 ? data.ui_language : languages[0]);
-    select.textContent = "";
-    languages.forEach(function (language) {
-      var option = el("option", "", language);
-      option.value = language;
-      option.selected = language === chosen;
-      select.appendChild(option);
-    });
-    select.setAttribute("data-for", languages.join(","));
-  }
-
-  function simEnable(active) {
-    ["sim-input", "sim-send", "sim-human", "sim-stop"].forEach(function (id) { $(id).disabled = !active; });
-  }
-
-  function simBubble(who, text, className) {
-    var item = el("li", "msg " + className);
-    item.appendChild(el("span", "who", who));
-    item.appendChild(el("span", "text", text));
-    $("sim-chat").appendChild(item);
-    item.scrollIntoView({ block: "nearest" });
-    return item;
-  }
-
-  function simShow(turn) {
-    sim.token = turn.token;
-    turn.messages.forEach(function (message) {
-      var item = simBubble(T.bot, message.text, "from-bot");
-      if (message.hint && !message.buttons.length) { item.appendChild(el("span", "hint", message.hint)); }
-      if (message.buttons.length) {
-        var row = el("span", "buttons");
-        message.buttons.forEach(function (button) {
-          var chip = el("button", "chip", button.label);
-          chip.type = "button";
-          chip.setAttribute("data-payload", button.payload);
-          chip.addEventListener("click", function () {
-            simBubble(T.you, button.label, "from-customer");
-            simSend("button", button.payload);
-          });
-          row.appendChild(chip);
-        });
-        item.appendChild(row);
-      }
-    });
-    var events = $("sim-events");
-    turn.events.forEach(function (event) {
-      var item = el("li");
-      item.appendChild(el("code", "name", event.name));
-      var fields = Object.keys(event.data).map(function (key) {
-        return key + "=" + JSON.stringify(event.data[key]);
-      });
-      item.appendChild(el("span", "data", " " + fields.join(" ")));
-      events.appendChild(item);
-      item.scrollIntoView({ block: "nearest" });
-    });
-    var done = turn.status !== "active";
-    $("sim-status").textContent = done ? say("sim_status_" + turn.status) : "";
-    simEnable(!done);
-  }
-
-  function simRefused(answer) {
-    if (answer.status === 422) { notice(say("sim_invalid"), "error"); return true; }
-    if (answer.status === 409 && answer.json.code === "changed") {
-      notice(say("sim_changed"));
-      simStart();
-      return true;
-    }
-    if (!answer.ok) { throw refused(answer); }
-    return false;
-  }
-
-  function simStart() {
-    $("sim-chat").textContent = "";
-    $("sim-events").textContent = "";
-    simText().then(function (text) {
-      sim.source = text;
-      return call("POST", urls.simulate, {
-        source: sim.source,
-        action: "start",
-        language: $("sim-language").value || null,
-        variables: { customer_name: $("sim-customer-name").value, brand: $("sim-brand").value },
-      });
-    }).then(function (answer) {
-      if (simRefused(answer)) { return; }
-      notice("");
-      $("sim-start").textContent = T.restart || $("sim-start").textContent;
-      simShow(answer.json);
-      $("sim-input").focus();
-    }).catch(failed);
-  }
-
-  function simSend(action, value) {
-    if ($("sim-source").value === "editor") { sim.source = source(); } // follows the edits
-    call("POST", urls.simulate, {
-      source: sim.source, action: action, token: sim.token, value: value || "",
-    }).then(function (answer) {
-      if (simRefused(answer)) { return; }
-      simShow(answer.json);
-    }).catch(failed);
-  }
-
-  $("sim-setup").addEventListener("submit", function (event) {
-    event.preventDefault();
-    simStart();
-  });
-  $("sim-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var text = $("sim-input").value;
-    if (!text.trim()) { return; }
-    $("sim-input").value = "";
-    simBubble(T.you, text, "from-customer");
-    simSend("text", text);
-  });
-  $("sim-human").addEventListener("click", function () { simSend("human"); });
-  $("sim-stop").addEventListener("click", function () { simSend("stop"); });
-
   // ---- start -----------------------------------------------------------------------------
+  window.cxStudio = {
+    data: data, texts: T, $: $, say: say, el: el, call: call, notice: notice,
+    failed: failed, refused: refused, source: source,
+  };
   $("review").addEventListener("click", review);
   $("publish").addEventListener("click", publish);
   $("cancel-publish").addEventListener("click", function () { $("diff-panel").hidden = true; });
@@ -623,7 +481,6 @@
   window.addEventListener("beforeunload", function (event) {
     if (dirty && urls.draft) { event.preventDefault(); }
   });
-  simSources();
   if (CM) { startEditor(); }
   if (data.draft) {
     var stale = data.draft.base_revision !== null && data.draft.base_revision !== data.revision;
