@@ -53,10 +53,25 @@ class FlowSync:
 
     async def start(self) -> list[FlowError]:
         """At start-up: load the files, publish those that changed, make the newest
-        publications live; the errors of broken files."""
+        publications live; the errors of broken files. With the database unavailable the
+        files' versions run until it answers (the poll then publishes and applies)."""
         errors = await self.registry.refresh_async()
-        await self.publish_files()
-        await self.apply(force=True)
+        try:
+            await self.publish_files()
+            await self.apply(force=True)
+        except Exception as exc:
+            reason = unavailable(exc)
+            if reason is None:
+                raise
+            log.warning(
+                "published flows not read: database unavailable (%s); running the flow "
+                "files until it answers",
+                reason,
+            )
+            self._published_files = None
+            for flow_id, loaded in self.registry.file_flows().items():
+                if self.registry.current(flow_id) is None:
+                    self.registry.go_live(loaded)
         return errors
 
     async def refresh_files(self) -> list[FlowError]:
@@ -198,11 +213,18 @@ class FlowSync:
         """Apply new publications every `seconds`, until cancelled."""
         while True:
             await asyncio.sleep(seconds)
-            try:
-                await self.apply()
-            except Exception as exc:
-                reason = unavailable(exc)
-                if reason is None:
-                    log.exception("reading the published flows failed")
-                else:
-                    log.warning("flow poll skipped: database unavailable (%s)", reason)
+            await self.poll_once()
+
+    async def poll_once(self) -> None:
+        """One round of the poll: apply new publications (and, when the database was down
+        at start-up, publish the files first); an outage is one log line."""
+        try:
+            if self._published_files is None:
+                await self.publish_files()
+            await self.apply()
+        except Exception as exc:
+            reason = unavailable(exc)
+            if reason is None:
+                log.exception("reading the published flows failed")
+            else:
+                log.warning("flow poll skipped: database unavailable (%s)", reason)

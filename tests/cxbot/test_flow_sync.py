@@ -5,6 +5,7 @@ message path."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,13 +16,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from admin.flow_studio import FlowMissing
 from cxbot.app import create_app
+from cxbot.flow_publishing import Publisher
 from cxbot.flow_studio import Studio
 from cxbot.flow_sync import FlowSync
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
+from flows.loader import LoadedFlow
 from flows.registry import BUILTIN_DIR
 from storage import flow_store
+from storage.flow_store import Published
 from tests.bot.test_webchat import bot_texts, open_page, post
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
@@ -176,4 +181,28 @@ async def test_a_publication_that_no_longer_loads_leaves_the_file_version_runnin
                 now=runtime.service.clock(),
             )
     async with running(app_settings) as app:
+        assert first_question(app, "shop") == OWN
+
+
+async def test_with_the_database_down_at_start_the_files_run_until_it_answers(
+    app_settings: Settings, own_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Publisher.publish_file
+    down = True
+
+    async def publish_file(self: Publisher, loaded: LoadedFlow, path: str) -> Published | None:
+        if down:
+            raise sqlite3.OperationalError("database is locked")
+        return await real(self, loaded, path)
+
+    monkeypatch.setattr(Publisher, "publish_file", publish_file)
+    async with running(app_settings) as app:
+        _, studio, sync = parts(app)
+        assert first_question(app, "shop") == OWN  # the file runs
+        await sync.poll_once()  # still down: one log line, nothing changes
+        with pytest.raises(FlowMissing):
+            await studio.flow("shop")
+        down = False
+        await sync.poll_once()  # back: the files are published, the publications applied
+        assert [r.origin for r in (await studio.flow("shop")).history] == ["file"]
         assert first_question(app, "shop") == OWN
