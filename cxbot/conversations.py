@@ -28,7 +28,7 @@ from cxbot.history import history
 from cxbot.keyboards import obsolete_keyboard, tapped_old
 from cxbot.quiet import quiet_period_end
 from cxbot.recording import SLA, record_outcome, save_state
-from cxbot.transcript import duplicate_reply, store_inbound, store_replies
+from cxbot.transcript import duplicate_reply, inbound_text, store_inbound, store_replies
 from cxbot.turns import Turns
 from flows import engine
 from flows import language as languages
@@ -36,11 +36,12 @@ from flows.events import Event, InterviewAbandoned, InterviewSkipped
 from flows.loader import LoadedFlow
 from flows.registry import FlowRegistry
 from flows.state import ConversationState, Outbound, Outcome
-from storage import queries
+from storage import queries, turn_rows
 from storage.database import TIMEOUT_SECONDS, Sessions, transaction
-from storage.models import Conversation, Customer, Message
+from storage.models import Conversation
 from storage.outages import unavailable
 from storage.sqlite_driver import inline
+from storage.turn_rows import CustomerRow
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class _Turn:
 
     incoming: Incoming
     at: datetime
-    customer: Customer
+    customer: CustomerRow
     conversation: Conversation | None = None
     outcome: Outcome | None = None
     notes: list[Outbound] = field(default_factory=list)
@@ -188,10 +189,17 @@ class ConversationService:
             )
 
     async def _handle(self, session: AsyncSession, incoming: Incoming) -> Reply:
+        customer = await self._customer(session, incoming)
+        reply = await self._handle_turn(session, incoming, customer)
+        await turn_rows.save_customer(session=session, customer=customer)
+        return reply
+
+    async def _handle_turn(
+        self, session: AsyncSession, incoming: Incoming, customer: CustomerRow
+    ) -> Reply:
         now = self.clock()
-        turn = _Turn(incoming, incoming.at or now, await self._customer(session, incoming))
-        customer_id = turn.customer.id
-        assert customer_id is not None
+        turn = _Turn(incoming, incoming.at or now, customer)
+        customer_id = customer.id
         duplicate = await duplicate_reply(
             session=session,
             customer_id=customer_id,
@@ -243,29 +251,24 @@ class ConversationService:
             turn.events.append((running.conversation.id, InterviewAbandoned("restarted")))
             running = None
         turn.conversation = running.conversation if running else turn.conversation
-        inbound_row = await store_inbound(
-            session=session,
-            customer_id=customer_id,
-            conversation=turn.conversation,
-            incoming=incoming,
+        text = await inbound_text(
+            session=session, conversation=turn.conversation, incoming=incoming
         )
         if starting is not None:
             await self._start(session, turn, starting)
-            inbound_row.conversation_id = turn.conversation.id if turn.conversation else None
         elif running is not None:
             self._advance(turn, running)
         elif not turn.notes and (
             direct := direct_handoff.outcome(incoming, turn.customer, self.handoff.alerts, turn.at)
         ):
             await self._open_conversation(session, turn, direct_handoff.FLOW, direct)
-            inbound_row.conversation_id = turn.conversation.id if turn.conversation else None
         elif not turn.notes:
             turn.notes.append(
                 welcome(
                     self.registry, incoming.text, incoming.language_hint, turn.customer.language
                 )
             )
-        messages = await self._write(session, turn, inbound_row, now)
+        messages = await self._write(session, turn, text, now)
         return Reply(
             messages,
             conversation_id=turn.conversation.id if turn.conversation else None,
@@ -295,17 +298,16 @@ class ConversationService:
                 turn.conversation = running.conversation
         return closing
 
-    async def _customer(self, session: AsyncSession, incoming: Incoming) -> Customer:
+    async def _customer(self, session: AsyncSession, incoming: Incoming) -> CustomerRow:
         """The customer, created on first contact, its row locked for this transaction."""
         # another process handling this customer's message goes first (PostgreSQL; a new
         # customer is not locked, but a second insert fails and the retry takes the lock)
-        return await queries.get_or_create_customer(
+        return await turn_rows.lock_customer(
             session=session,
             channel=incoming.channel,
             external_id=incoming.customer_ref,
             display_name=incoming.display_name,
             language=languages.normalize(incoming.language_hint),
-            lock=True,
         )
 
     def _advance(self, turn: _Turn, running: _Open) -> None:
@@ -328,15 +330,23 @@ class ConversationService:
         )
 
     async def _write(
-        self, session: AsyncSession, turn: _Turn, inbound: Message, now: datetime
+        self, session: AsyncSession, turn: _Turn, text: str, now: datetime
     ) -> tuple[tuple[int, Outbound], ...]:
-        """Store the outcome (answers, escalations, events) and the replies."""
+        """Store the customer's message (in the conversation it ended up in), the outcome
+        (answers, escalations, events) and the replies."""
         customer_id = turn.customer.id
-        assert customer_id is not None
         conversation, outcome = turn.conversation, turn.outcome
+        inbound_id = await store_inbound(
+            session=session,
+            customer_id=customer_id,
+            conversation_id=conversation.id if conversation else None,
+            incoming=turn.incoming,
+            text=text,
+            at=now,
+        )
         if outcome is not None and conversation is not None:
             turn.events.extend((conversation.id, e) for e in outcome.events)
-            record_outcome(
+            await record_outcome(
                 session=session,
                 conversation=conversation,
                 outcome=outcome,
@@ -352,13 +362,12 @@ class ConversationService:
                 at=turn.at,
             )
             turn.notes[:0] = [wait] if wait else []  # the wait, right after the handoff text
-        await session.flush()
         messages, turn.held_since = await store_replies(
             session=session,
             customer_id=customer_id,
             conversation_id=conversation.id if conversation else None,
             incoming=turn.incoming,
-            reply_to_id=inbound.id,
+            reply_to_id=inbound_id,
             messages=[*(outcome.outbound if outcome else ()), *turn.notes],
             now=now,
         )
@@ -371,7 +380,6 @@ class ConversationService:
 
     async def _running(self, session: AsyncSession, turn: _Turn) -> _Open | None:
         """The customer's open interview, closed first if its reply timeout has passed."""
-        assert turn.customer.id is not None
         conversation = await queries.open_conversation(
             session=session, customer_id=turn.customer.id
         )
@@ -449,7 +457,6 @@ class ConversationService:
             session=session, flow_id=flow.id, version=loaded.version, source=loaded.source
         ):
             self._stored_versions.add(key)  # committed before: no need to look again
-        assert customer.id is not None
         conversation = Conversation(
             customer_id=customer.id,
             channel=incoming.channel,
