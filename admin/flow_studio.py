@@ -85,10 +85,10 @@ class FlowSummary:
     drafts: tuple[str, ...]
     """Authors holding a draft of it."""
     started_week: int
-    """Interviews started in the last 7 days."""
+    """Interviews started in the last 7 UTC days, today included (the dashboard's tally)."""
     completed_week: int
     completion_rate: float | None
-    """completed / started over the last 7 days, 0..1 (none when none started)."""
+    """completed / started over those days, 0..1 (none when none started)."""
 
 
 @dataclass(frozen=True)

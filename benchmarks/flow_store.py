@@ -72,11 +72,13 @@ async def measure(url: str, flows: int) -> None:
         )
     await two.sync.apply()
     idle = []
+    cpu = time.process_time()
     for _ in range(500):
         started = time.perf_counter()
         assert not await two.sync.apply()
         idle.append(time.perf_counter() - started)
-    print(f"  idle poll ({flows} flows): {ms(idle)}")
+    cpu_ms = (time.process_time() - cpu) / 500 * 1000
+    print(f"  idle poll ({flows} flows): {ms(idle)}; CPU {cpu_ms:.2f} ms per poll")
     publish, pickup = [], []
     for n in range(40):
         source = NPS.replace("您好！", f"您好{n}！")

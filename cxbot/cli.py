@@ -374,8 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     telegram_commands.add_parser("set-webhook", help="register PUBLIC_URL/webhooks/telegram")
 
     admin_commands.add_parsers(commands)
-    analyze_text.add_parser(commands)
     flows_cli.add_parsers(commands)
+    analyze_text.add_parser(commands)
 
     commands.add_parser("schema", help="print the JSON Schema of flow files")
     diagram = commands.add_parser("diagram", help="print a Mermaid diagram of a flow")

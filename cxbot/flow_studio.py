@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,7 +32,8 @@ from storage.flow_tables import Origin
 
 FLOW_ID = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 """The flow language's id pattern (`flows.model.Flow.id`)."""
-WEEK = timedelta(days=7)
+WEEK_DAYS = 7
+"""The list's counts cover this many UTC days, today included."""
 
 
 def as_revision(publication: Published) -> Revision:
@@ -75,7 +76,7 @@ class Studio:
         async with reading(self.sessions) as session:
             currents = await flow_store.current_all(session=session)
             drafts = await flow_drafts.draft_authors(session=session)
-            counts = await flow_counts.counts_since(session=session, since=self.clock() - WEEK)
+            counts = await flow_counts.counts_since(session=session, first_day=self._first_day())
             draft_only = {
                 flow_id: await self._any_draft(session, flow_id, authors[0])
                 for flow_id, authors in drafts.items()
@@ -95,7 +96,7 @@ class Studio:
             found = await flow_store.current(session=session, flow_id=flow_id)
             history = await flow_store.history(session=session, flow_id=flow_id)
             authors = (await flow_drafts.draft_authors(session=session)).get(flow_id, [])
-            counts = await flow_counts.counts_since(session=session, since=self.clock() - WEEK)
+            counts = await flow_counts.counts_since(session=session, first_day=self._first_day())
             texts = await self._texts(session, {flow_id: found} if found else {})
             draft = await self._any_draft(session, flow_id, authors[0]) if authors else None
         if found is None and not authors:
@@ -228,6 +229,9 @@ class Studio:
         return (await self.flow(flow_id)).summary
 
     # helpers
+
+    def _first_day(self) -> date:
+        return (self.clock().astimezone(UTC) - timedelta(days=WEEK_DAYS - 1)).date()
 
     @staticmethod
     def _check_id(flow_id: str) -> None:

@@ -4,6 +4,7 @@ retiring — and that a publication is what the next interview runs."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -340,3 +341,24 @@ async def test_texts_no_database_can_hold_are_refused_or_never_published(
     )
     assert nul.status_code in (200, 422)  # a NUL is no YAML: checked, kept as a draft, never live
     assert (await apis["viewer"]("GET", "/api/v1/flows/nps")).json()["revision"] == 1
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+async def test_two_admins_publishing_at_once_get_two_revisions(
+    app: FastAPI, apis: dict[str, Api]
+) -> None:
+    writer = app.state.admin_auth.writer
+    made = await tokens.create(writer, name="bo", role="admin", now=START, created_by="t")
+    other = Api(app, made.secret)
+    theirs = NPS.replace("您好！", "您好（乙）！")
+    first, second = await asyncio.gather(
+        apis["admin"]("POST", "/api/v1/flows/nps/publish", json={"source": NEW_WORDING}),
+        other("POST", "/api/v1/flows/nps/publish", json={"source": theirs}),
+    )
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert sorted([first.json()["revision"], second.json()["revision"]]) == [2, 3]
+    history = (await apis["viewer"]("GET", "/api/v1/flows/nps/revisions")).json()["revisions"]
+    assert {(r["author"], r["version"]) for r in history[:2]} == {
+        ("token:admin-ci", first.json()["version"]),
+        ("token:bo", second.json()["version"]),
+    }
