@@ -30,6 +30,47 @@ def _claimable(now: datetime, lease: timedelta, table: Any = Message) -> Any:
     )
 
 
+_MESSAGE: Any = Message.__table__  # type: ignore[attr-defined]
+
+# The delivery path's statements on one message, built once with bound parameters (Core on
+# the session's connection: no ORM evaluation of the WHERE against loaded objects).
+_CLAIM = (
+    update(_MESSAGE)
+    .where(
+        _MESSAGE.c.id == bindparam("row_id"),
+        _MESSAGE.c.direction == "out",
+        or_(
+            and_(
+                _MESSAGE.c.delivery_state == "pending",
+                or_(_MESSAGE.c.retry_at.is_(None), _MESSAGE.c.retry_at <= bindparam("now")),
+            ),
+            and_(
+                _MESSAGE.c.delivery_state == "sending",
+                _MESSAGE.c.claimed_at < bindparam("stale"),
+            ),
+        ),
+    )
+    .values(
+        delivery_state="sending",
+        claimed_at=bindparam("now"),
+        retry_at=None,
+        attempts=_MESSAGE.c.attempts + 1,
+    )
+)
+_RENEW = (
+    update(_MESSAGE)
+    .where(
+        _MESSAGE.c.id == bindparam("row_id"),
+        _MESSAGE.c.delivery_state == "sending",
+        _MESSAGE.c.claimed_at == bindparam("held_since"),
+    )
+    .values(claimed_at=bindparam("now"))
+)
+_PAYLOADS = select(_MESSAGE.c.id, _MESSAGE.c.payload).where(
+    _MESSAGE.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _behind_unsent(now: datetime, lease: timedelta) -> Any:
     """Rows with an earlier outbound row to the same customer that is unsent and may not be
     taken now (another live sender's, or a retry not yet due): a customer's messages leave
@@ -112,22 +153,10 @@ async def claim(
     locked in id order, so two callers with the same ids in another order do not deadlock.
     """
     taken: set[int] = set()
+    connection = await session.connection()
     for message_id in sorted(set(message_ids)):
-        statement = (
-            update(Message)
-            .where(
-                col(Message.id) == message_id,
-                col(Message.direction) == "out",
-                _claimable(now, lease),
-            )
-            .values(
-                delivery_state="sending",
-                claimed_at=now,
-                retry_at=None,
-                attempts=col(Message.attempts) + 1,
-            )
-        )
-        result = await session.exec(statement)
+        parameters = {"row_id": message_id, "now": now, "stale": now - lease}
+        result = await connection.execute(_CLAIM, parameters)
         if result.rowcount == 1:
             taken.add(message_id)
     return [message_id for message_id in dict.fromkeys(message_ids) if message_id in taken]
@@ -139,16 +168,10 @@ async def renew(
     """Extend this sender's lease on messages it still holds (claimed at `held_since`, not
     taken over since); return those ids."""
     kept: list[int] = []
+    connection = await session.connection()
     for message_id in message_ids:
-        result = await session.exec(
-            update(Message)
-            .where(
-                col(Message.id) == message_id,
-                col(Message.delivery_state) == "sending",
-                col(Message.claimed_at) == held_since,
-            )
-            .values(claimed_at=now)
-        )
+        parameters = {"row_id": message_id, "held_since": held_since, "now": now}
+        result = await connection.execute(_RENEW, parameters)
         if result.rowcount == 1:
             kept.append(message_id)
     return kept
@@ -163,33 +186,35 @@ async def mark_sent(
     via: str | None = None,
 ) -> None:
     """Record that outbound messages reached the platform (with the platform's id)."""
-    for message in await _rows(session, message_ids):
-        message.delivery_state = "sent"
-        message.sent_at = at
-        message.error = None
-        message.retry_at = None
-        if platform_message_id is not None:
-            message.platform_message_id = platform_message_id
-        if via is not None:
-            message.payload = {**(message.payload or {}), "via": via}
+    values: dict[str, Any] = {
+        "delivery_state": "sent",
+        "sent_at": at,
+        "error": None,
+        "retry_at": None,
+    }
+    if platform_message_id is not None:
+        values["platform_message_id"] = platform_message_id
+    if via is None:
+        await _set(session, message_ids, values)
+        return
+    payloads = await _payloads(session, message_ids)
+    await _set_each(
+        session,
+        {ref: {**values, "payload": {**payload, "via": via}} for ref, payload in payloads.items()},
+    )
 
 
 async def mark_failed(*, session: AsyncSession, message_ids: Sequence[int], error: str) -> None:
     """Record that outbound messages will not be delivered, and why."""
-    for message in await _rows(session, message_ids):
-        message.delivery_state = "failed"
-        message.error = error[:500]
+    await _set(session, message_ids, {"delivery_state": "failed", "error": error[:500]})
 
 
 async def defer(
     *, session: AsyncSession, message_ids: Sequence[int], until: datetime, error: str
 ) -> None:
     """Hand messages back to the queue, not to be tried before `until`."""
-    for message in await _rows(session, message_ids):
-        if message.delivery_state == "sending":
-            message.delivery_state = "pending"
-            message.retry_at = until
-            message.error = error[:500]
+    values = {"delivery_state": "pending", "retry_at": until, "error": error[:500]}
+    await _set(session, message_ids, values, only_state="sending")
 
 
 async def due(
@@ -295,12 +320,53 @@ async def reserve_batch(
     *, session: AsyncSession, message_ids: Sequence[int], batch: int, via: str
 ) -> None:
     """Mark messages as one quota-counted platform call."""
-    for message in await _rows(session, message_ids):
-        message.payload = {**(message.payload or {}), "via": via, "batch": batch}
+    payloads = await _payloads(session, message_ids)
+    await _set_each(
+        session,
+        {
+            ref: {"payload": {**payload, "via": via, "batch": batch}}
+            for ref, payload in payloads.items()
+        },
+    )
 
 
-async def _rows(session: AsyncSession, message_ids: Sequence[int]) -> Sequence[Message]:
+async def _payloads(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The stored payloads of these messages, by id (those that exist)."""
     if not message_ids:
-        return []
-    statement = select(Message).where(col(Message.id).in_(list(message_ids)))
-    return (await session.exec(statement)).all()
+        return {}
+    connection = await session.connection()
+    result = await connection.execute(_PAYLOADS, {"ids": list(message_ids)})
+    return {ref: payload or {} for ref, payload in result}
+
+
+async def _set(
+    session: AsyncSession,
+    message_ids: Sequence[int],
+    values: dict[str, Any],
+    *,
+    only_state: str | None = None,
+) -> None:
+    """The same new values on these messages (those still in `only_state`, if given)."""
+    if not message_ids:
+        return
+    statement = update(_MESSAGE).where(_MESSAGE.c.id.in_(list(message_ids))).values(**values)
+    if only_state is not None:
+        statement = statement.where(_MESSAGE.c.delivery_state == only_state)
+    await (await session.connection()).execute(statement)
+
+
+async def _set_each(session: AsyncSession, values: dict[int, dict[str, Any]]) -> None:
+    """Each message's own new values (the same columns for all), in one executemany."""
+    if not values:
+        return
+    columns = sorted(next(iter(values.values())))
+    statement = (
+        update(_MESSAGE)
+        .where(_MESSAGE.c.id == bindparam("row_id"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
+    rows = [
+        {"row_id": ref, **{f"new_{column}": row[column] for column in columns}}
+        for ref, row in values.items()
+    ]
+    await (await session.connection()).execute(statement, rows)
