@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -238,7 +239,7 @@ def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal
             {
                 "revision": current.revision if current else 0,
                 "version": current.version if current else None,
-                **diff_json(detail.source or "", body.source),
+                **await anyio.to_thread.run_sync(diff_json, detail.source or "", body.source),
             }
         )
 
