@@ -52,6 +52,14 @@ async def test_the_json_routes_need_an_admin_and_the_csrf_token(
     assert (await post_json(admin, path, body)).status_code == 200
 
 
+async def test_the_diff_needs_an_admin_and_the_csrf_token(signed_in: dict[str, Visitor]) -> None:
+    path, body = "/admin/flows/nps/diff", {"source": NPS}
+    assert (await post_json(signed_in["anonymous"], path, body)).status_code == 303
+    assert (await post_json(signed_in["viewer"], path, body)).status_code == 403
+    assert (await post_json(signed_in["admin"], path, body, csrf=False)).status_code == 403
+    assert (await post_json(signed_in["admin"], path, body)).status_code == 200
+
+
 async def test_the_list_shows_each_flow_with_its_revision_and_triggers(
     signed_in: dict[str, Visitor],
 ) -> None:
