@@ -257,6 +257,10 @@ async def test_screenshots_in_both_languages_and_widths(
         context, page, problems = await admin_page(browser, live_server, width, "zh")
         for language in ("zh", "en"):
             await page.goto(f"{live_server.url}/admin/flows?lang={language}")
+            badge_heights = await page.evaluate(
+                "[...document.querySelectorAll('.badge')].map(b => b.offsetHeight)"
+            )  # "已发布" once wrapped onto two lines in its column at 1280 px
+            assert badge_heights and max(badge_heights) < 30, badge_heights
             await page.screenshot(
                 path=str(SHOTS / f"flow-studio-list-{language}-{width}.png"), full_page=True
             )
