@@ -220,6 +220,21 @@ async def test_expected_revision_refuses_a_stale_publish(apis: dict[str, Api]) -
     assert new.status_code == 201 and new.json()["revision"] == 1
 
 
+async def test_publishing_a_draft_someone_published_over_is_refused(
+    app: FastAPI, apis: dict[str, Api]
+) -> None:
+    admin = apis["admin"]
+    draft = {"source": NEW_WORDING, "base_revision": 1}
+    assert (await admin("PUT", "/api/v1/flows/nps/draft", json=draft)).status_code == 200
+    theirs = NPS.replace("您好！", "您好（乙）！")
+    assert (await admin("POST", "/api/v1/flows/nps/publish", json={"source": theirs})).is_success
+    stale = await admin("POST", "/api/v1/flows/nps/publish", json={})  # would undo theirs
+    assert stale.status_code == 409 and stale.json()["key"] == "conflict"
+    assert (await admin("GET", "/api/v1/flows/nps/draft")).status_code == 200  # kept
+    seen = await admin("POST", "/api/v1/flows/nps/publish", json={"expected_revision": 2})
+    assert seen.status_code == 201 and seen.json()["revision"] == 3
+
+
 async def test_restore_publishes_an_old_text_as_a_new_revision(
     app: FastAPI, apis: dict[str, Api]
 ) -> None:
