@@ -5,6 +5,7 @@ retiring — and that a publication is what the next interview runs."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -304,6 +305,17 @@ async def test_bad_requests_are_4xx(
 ) -> None:
     answer = await apis["admin"](method, path, json=body)
     assert answer.status_code == status, answer.text
+
+
+async def test_a_bad_id_is_logged_without_its_control_characters(
+    apis: dict[str, Api], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = "/api/v1/flows/x%1b[2J%00%08%7f/revisions"  # would clear the terminal
+    assert (await apis["viewer"]("GET", path)).status_code == 422
+    [line] = [r.getMessage() for r in caplog.records if "refused (422)" in r.getMessage()]
+    escaped = "x\\x1b[2J\\x00\\x08\\x7f"
+    assert line == f"GET /api/v1/flows/{escaped}/revisions refused (422): path.flow_id"
 
 
 async def test_malformed_json_is_422(apis: dict[str, Api]) -> None:
