@@ -266,6 +266,10 @@ async def test_screenshots_in_both_languages_and_widths(
             )
             await page.goto(f"{live_server.url}/admin/flows/nps?lang={language}")
             await expect(page.locator("#lint-status.good")).to_be_visible()
+            # a button that does nothing yet looks so (Send before Start; Publish when
+            # nothing changed looked as clickable as ever)
+            await expect(page.locator("#sim-send")).to_be_disabled()
+            await expect(page.locator("#sim-send")).to_have_css("opacity", "0.5")
             await page.click("#sim-start")
             await expect(page.locator("#sim-chat li.from-bot")).to_have_count(1)
             await page.screenshot(
