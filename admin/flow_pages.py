@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -28,7 +29,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from admin import i18n
-from admin.access import Principal
+from admin.access import Principal, require_csrf
 from admin.flow_preview import diff_json
 from admin.flow_studio import FlowDetail, FlowMissing, FlowStudio, FlowSummary, StudioError
 from admin.rendering import language_of, render
@@ -224,7 +225,7 @@ def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal
         """The frame Mermaid draws in (see cxbot/headers.py: its own policy)."""
         return render(request, "flow_diagram.html", {"mermaid_bundle": MERMAID_BUNDLE})
 
-    @routes.post("/admin/flows/{flow_id}/diff")
+    @routes.post("/admin/flows/{flow_id}/diff", dependencies=[Depends(require_csrf)])
     async def diff(flow_id: FlowId, body: DiffBody, _: Admin) -> Response:
         """The text's changes against the published revision (all added for a new flow)."""
         try:
@@ -238,7 +239,7 @@ def router(studio: FlowStudio, *, admin: Callable[[Request], Awaitable[Principal
             {
                 "revision": current.revision if current else 0,
                 "version": current.version if current else None,
-                **diff_json(detail.source or "", body.source),
+                **await anyio.to_thread.run_sync(diff_json, detail.source or "", body.source),
             }
         )
 

@@ -22,6 +22,9 @@ from flows.validation import validate
 
 MAX_DIFF_LINES = 4000
 """A diff longer than this is cut (the rest is summarized), so a page never gets huge."""
+MAX_DIFF_WORK = 4_000_000
+"""Past this product of changed lines (2000 × 2000), the diff is one block (`_Matcher`)."""
+Opcode = tuple[Literal["replace", "delete", "insert", "equal"], int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -138,12 +141,45 @@ class DiffLine:
     text: str
 
 
+class _Matcher(difflib.SequenceMatcher[str]):
+    """difflib's matcher, except past `MAX_DIFF_WORK` (its time grows with the product of
+    the changed lines' counts: two 256 KiB texts of short lines took minutes): then the
+    block between the common first and last lines is one replacement."""
+
+    def __init__(self, a: list[str], b: list[str]) -> None:
+        super().__init__(a=a, b=b, autojunk=False)
+        head = 0
+        while head < min(len(a), len(b)) and a[head] == b[head]:
+            head += 1
+        tail = 0
+        while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+            tail += 1
+        self._coarse: list[Opcode] | None = None
+        if (len(a) - head - tail) * (len(b) - head - tail) > MAX_DIFF_WORK:
+            self._coarse = [
+                ("equal", 0, head, 0, head),
+                ("replace", head, len(a) - tail, head, len(b) - tail),
+                ("equal", len(a) - tail, len(a), len(b) - tail, len(b)),
+            ]
+            self._coarse = [op for op in self._coarse if op[1] < op[2] or op[3] < op[4]]
+
+    def get_opcodes(self) -> list[Opcode]:
+        return super().get_opcodes() if self._coarse is None else self._coarse
+
+
+def _opcodes(old: str, new: str) -> tuple[list[str], list[str], _Matcher]:
+    a, b = old.splitlines(), new.splitlines()
+    return a, b, _Matcher(a, b)
+
+
 def diff(old: str, new: str, *, context: int = 3) -> tuple[DiffLine, ...]:
     """A line diff (Python's difflib) with `context` unchanged lines around each change;
     a run of unchanged lines left out is one `skipped` line whose text is how many."""
-    a, b = old.splitlines(), new.splitlines()
+    return _diff(*_opcodes(old, new), context=context)
+
+
+def _diff(a: list[str], b: list[str], matcher: _Matcher, *, context: int) -> tuple[DiffLine, ...]:
     result: list[DiffLine] = []
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     shown_up_to = 0  # lines of the old text before this were shown or counted
     for group in matcher.get_grouped_opcodes(context):
         if group[0][1] > shown_up_to:
@@ -167,12 +203,15 @@ def diff(old: str, new: str, *, context: int = 3) -> tuple[DiffLine, ...]:
 
 
 def diff_json(old: str, new: str) -> dict[str, Any]:
-    """The diff endpoint's answer: the lines and how many were added and removed."""
-    lines = diff(old, new)
+    """The diff endpoint's answer: the lines (at most `MAX_DIFF_LINES` shown) and how many
+    were added and removed in all."""
+    a, b, matcher = _opcodes(old, new)
+    lines = _diff(a, b, matcher, context=3)
+    changes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
     return {
         "same": old == new,
-        "added": sum(line.kind == "added" for line in lines),
-        "removed": sum(line.kind == "removed" for line in lines),
+        "added": sum(j2 - j1 for _, _, _, j1, j2 in changes),
+        "removed": sum(i2 - i1 for _, i1, i2, _, _ in changes),
         "lines": [
             {"kind": line.kind, "old": line.old, "new": line.new, "text": line.text}
             for line in lines

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from admin.access import Principal
 from admin.flow_preview import preview
-from admin.simulator import SimulationError, Simulator
+from admin.simulator import SimulationError, Simulator, Turn
 from flows.safe_yaml import MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -65,14 +65,18 @@ def router(simulator: Simulator, *, admin: Callable[[Request], Awaitable[Princip
 
     @routes.post("/admin/flows/simulate")
     async def simulate(body: SimulateBody, _: Admin) -> Response:
-        """Start the simulated interview or take the customer's next move; writes nothing."""
-        try:
+        """Start the simulated interview or take the customer's next move; writes nothing.
+        In a worker thread: checking a new text takes up to ~0.3 s (a cached one, 0.1 ms)."""
+
+        def turn_of() -> Turn:
             if body.action == "start" or not body.token:
-                turn = simulator.start(
+                return simulator.start(
                     body.source, language=body.language, variables=body.variables
                 )
-            else:
-                turn = simulator.reply(body.source, body.token, body.action, body.value)
+            return simulator.reply(body.source, body.token, body.action, body.value)
+
+        try:
+            turn = await anyio.to_thread.run_sync(turn_of)
         except SimulationError as exc:
             status = STATUS.get(exc.code, 400)
             if status == 400:

@@ -133,6 +133,15 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+_CONTROLS = {n: f"\\x{n:02x}" for n in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D: "\\r"}
+
+
+def _loggable(text: str) -> str:
+    """`text` (a request's path) for one log line: control characters escaped, so a path
+    can neither forge a line nor drive the terminal that shows the log."""
+    return _printable(text).translate(_CONTROLS)
+
+
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """422 with where and what is wrong, never the offending input (it may be huge,
     private, or not even encodable); one log line naming the fields."""
@@ -141,7 +150,7 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     log.info(
         "%s %s refused (422): %s",
         request.method,
-        request.url.path,
+        _loggable(request.url.path),
         _printable(", ".join(fields)),
     )
     return JSONResponse(

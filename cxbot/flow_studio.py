@@ -187,13 +187,18 @@ class Studio:
         path: str | None = None,
     ) -> Revision:
         """Publish `source` or the author's draft as the next revision; live here at once
-        (`origin` and `path`: for `cxbot flows publish`)."""
+        (`origin` and `path`: for `cxbot flows publish`). A draft is published only over
+        the revision it started from, unless `expected_revision` says otherwise: someone
+        else's publication since is not undone unseen."""
         self._check_id(flow_id)
         from_draft = source is None
         if source is None:
             if author is None:
                 raise FlowMissing("no-draft", "publish a text or a draft")
-            source = (await self.draft(flow_id, author)).source
+            draft = await self.draft(flow_id, author)
+            source = draft.source
+            if expected_revision is None:
+                expected_revision = draft.base_revision
         loaded = await self._valid(source, flow_id)
         publication = await self.publisher.publish(
             loaded,

@@ -13,6 +13,10 @@ import yaml
 
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 32
+MAX_NUMBER = 64
+"""Characters in an unquoted number; a longer one is refused before it is read (Python
+refuses ints of more than 4300 digits, YAML 1.1's base-60 numbers take seconds to compute
+or overflow a float, and a flow's numbers are scores, counts and durations)."""
 """Nesting deeper than this is refused before parsing (a flow needs about 6 levels)."""
 _OPENERS = (
     yaml.BlockMappingStartToken,
@@ -47,6 +51,7 @@ def _position(mark: Any) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _YAML11_WORDS = {"yes", "no", "on", "off", "y", "n"}
 
 
@@ -82,6 +87,12 @@ class _Builder:
             return node.value  # "No" as a label stays a word, not False
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value
+        if node.tag in _NUMBERS and len(node.value) > MAX_NUMBER:
+            raise YamlError(
+                f"a number this long ({len(node.value)} characters) is not supported; "
+                "put quotes around it if it is a text",
+                _position(node.start_mark),
+            )
         return self._constructor.construct_object(node, deep=True)
 
 

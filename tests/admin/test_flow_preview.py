@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from admin.flow_preview import DiffLine, diff, preview
+from admin.flow_preview import MAX_DIFF_LINES, DiffLine, diff, diff_json, preview
 
 NPS = (Path(__file__).parents[2] / "flows" / "builtin" / "nps.yaml").read_text("utf-8")
 
@@ -44,3 +45,22 @@ def test_the_texts_side_by_side_flag_what_is_missing_and_where() -> None:
     assert half.splitlines()[row.line - 1].strip() == "text:"
     assert all(not r.missing for r in found.texts if r is not row)
     assert found.diagrams["zh"].startswith("flowchart TD")
+
+
+def test_a_diff_of_two_long_unlike_texts_is_quick_and_shows_the_changed_block() -> None:
+    # difflib takes time in (lines changed)²: two 256 KiB texts of short lines, every
+    # other one changed, took 45 s on the event loop; past a bound the block in between
+    # the common start and end is shown as removed, then added
+    old = "\n".join(["head"] + [f"# {n}" for n in range(10_000)] + ["tail"])
+    new = "\n".join(["head"] + [f"# {n}{'x' * (n % 2)}" for n in range(10_000)] + ["tail"])
+    began = time.perf_counter()
+    lines = diff(old, new)
+    assert time.perf_counter() - began < 1.0
+    assert lines[:3] == (
+        DiffLine("same", 1, 1, "head"),
+        DiffLine("same", 2, 2, "# 0"),
+        DiffLine("removed", 3, None, "# 1"),
+    )
+    found = diff_json(old, new)  # counted in all, though only the first lines are shown
+    assert (found["removed"], found["added"]) == (9_999, 9_999)
+    assert len(found["lines"]) == MAX_DIFF_LINES + 1

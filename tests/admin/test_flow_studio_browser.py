@@ -257,11 +257,19 @@ async def test_screenshots_in_both_languages_and_widths(
         context, page, problems = await admin_page(browser, live_server, width, "zh")
         for language in ("zh", "en"):
             await page.goto(f"{live_server.url}/admin/flows?lang={language}")
+            badge_heights = await page.evaluate(
+                "[...document.querySelectorAll('.badge')].map(b => b.offsetHeight)"
+            )  # "已发布" once wrapped onto two lines in its column at 1280 px
+            assert badge_heights and max(badge_heights) < 30, badge_heights
             await page.screenshot(
                 path=str(SHOTS / f"flow-studio-list-{language}-{width}.png"), full_page=True
             )
             await page.goto(f"{live_server.url}/admin/flows/nps?lang={language}")
             await expect(page.locator("#lint-status.good")).to_be_visible()
+            # a button that does nothing yet looks so (Send before Start; Publish when
+            # nothing changed looked as clickable as ever)
+            await expect(page.locator("#sim-send")).to_be_disabled()
+            await expect(page.locator("#sim-send")).to_have_css("opacity", "0.5")
             await page.click("#sim-start")
             await expect(page.locator("#sim-chat li.from-bot")).to_have_count(1)
             await page.screenshot(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from admin import simulator
 from flows.validation import validate
 from tests.admin.conftest import Visitor
 
@@ -50,6 +52,14 @@ async def test_the_json_routes_need_an_admin_and_the_csrf_token(
     admin = signed_in["admin"]
     assert (await post_json(admin, path, body, csrf=False)).status_code == 403
     assert (await post_json(admin, path, body)).status_code == 200
+
+
+async def test_the_diff_needs_an_admin_and_the_csrf_token(signed_in: dict[str, Visitor]) -> None:
+    path, body = "/admin/flows/nps/diff", {"source": NPS}
+    assert (await post_json(signed_in["anonymous"], path, body)).status_code == 303
+    assert (await post_json(signed_in["viewer"], path, body)).status_code == 403
+    assert (await post_json(signed_in["admin"], path, body, csrf=False)).status_code == 403
+    assert (await post_json(signed_in["admin"], path, body)).status_code == 200
 
 
 async def test_the_list_shows_each_flow_with_its_revision_and_triggers(
@@ -171,6 +181,27 @@ async def counts(app: FastAPI) -> dict[str, int]:
             table: (await connection.execute(text(f"SELECT COUNT(*) FROM {table}"))).scalar_one()
             for table in ROW_TABLES
         }
+
+
+async def test_the_simulator_checks_a_text_off_the_event_loop(
+    signed_in: dict[str, Visitor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # checking a 256 KiB text takes ~0.3 s: on the event loop, every chat of the process
+    # would wait for it
+    checked_in: list[int] = []
+    original = simulator.load_text
+
+    def load_text(source: str, *, file: str) -> Any:
+        checked_in.append(threading.get_ident())
+        return original(source, file=file)
+
+    monkeypatch.setattr(simulator, "load_text", load_text)
+    unique = NPS + f"# {id(checked_in)}\n"  # not in the simulator's cache
+    answer = await post_json(
+        signed_in["admin"], "/admin/flows/simulate", {"source": unique, "action": "start"}
+    )
+    assert answer.status_code == 200
+    assert checked_in and threading.get_ident() not in checked_in
 
 
 @pytest.mark.backends("sqlite", "postgresql")

@@ -5,6 +5,7 @@ retiring — and that a publication is what the next interview runs."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -220,6 +221,21 @@ async def test_expected_revision_refuses_a_stale_publish(apis: dict[str, Api]) -
     assert new.status_code == 201 and new.json()["revision"] == 1
 
 
+async def test_publishing_a_draft_someone_published_over_is_refused(
+    app: FastAPI, apis: dict[str, Api]
+) -> None:
+    admin = apis["admin"]
+    draft = {"source": NEW_WORDING, "base_revision": 1}
+    assert (await admin("PUT", "/api/v1/flows/nps/draft", json=draft)).status_code == 200
+    theirs = NPS.replace("您好！", "您好（乙）！")
+    assert (await admin("POST", "/api/v1/flows/nps/publish", json={"source": theirs})).is_success
+    stale = await admin("POST", "/api/v1/flows/nps/publish", json={})  # would undo theirs
+    assert stale.status_code == 409 and stale.json()["key"] == "conflict"
+    assert (await admin("GET", "/api/v1/flows/nps/draft")).status_code == 200  # kept
+    seen = await admin("POST", "/api/v1/flows/nps/publish", json={"expected_revision": 2})
+    assert seen.status_code == 201 and seen.json()["revision"] == 3
+
+
 async def test_restore_publishes_an_old_text_as_a_new_revision(
     app: FastAPI, apis: dict[str, Api]
 ) -> None:
@@ -289,6 +305,17 @@ async def test_bad_requests_are_4xx(
 ) -> None:
     answer = await apis["admin"](method, path, json=body)
     assert answer.status_code == status, answer.text
+
+
+async def test_a_bad_id_is_logged_without_its_control_characters(
+    apis: dict[str, Api], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    path = "/api/v1/flows/x%1b[2J%00%08%7f/revisions"  # would clear the terminal
+    assert (await apis["viewer"]("GET", path)).status_code == 422
+    [line] = [r.getMessage() for r in caplog.records if "refused (422)" in r.getMessage()]
+    escaped = "x\\x1b[2J\\x00\\x08\\x7f"
+    assert line == f"GET /api/v1/flows/{escaped}/revisions refused (422): path.flow_id"
 
 
 async def test_malformed_json_is_422(apis: dict[str, Api]) -> None:

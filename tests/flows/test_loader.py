@@ -792,3 +792,25 @@ def test_quiet_days_out_of_range_are_refused_at_the_key(value: str, message: str
     source = variant("default_language: zh\n", f"default_language: zh\nquiet_days: {value}\n")
     error = refused_once(source)
     assert error.startswith("x.yaml:7:1: ") and message in error
+
+
+@pytest.mark.parametrize(
+    ("number", "column"),
+    [
+        ("9" * 5000, 13),  # Python refuses to read an int of more than 4300 digits
+        (":".join(["59"] * 5000) + ".5", 13),  # a YAML 1.1 base-60 float: too large a float
+        (":".join(["59"] * 30000), 13),  # a base-60 int: slow to compute, and huge
+        ("0x" + "f" * 5000, 13),
+    ],
+    ids=["decimal", "base-60-float", "base-60-int", "hex"],
+)
+def test_a_huge_number_is_refused_at_its_place_instead_of_crashing(
+    number: str, column: int
+) -> None:
+    source = variant("touchpoint: after_support", f"touchpoint: {number}")
+    began = time.perf_counter()
+    assert refused_once(source) == (
+        f"x.yaml:3:{column}: a number this long ({len(number)} characters) is not supported; "
+        "put quotes around it if it is a text"
+    )
+    assert time.perf_counter() - began < 0.5
