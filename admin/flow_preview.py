@@ -49,6 +49,10 @@ class TextRow:
     line: int
     texts: dict[str, str]
     missing: tuple[str, ...]
+    step: str | None = None
+    """The step the text belongs to (the page words the place in its own language)."""
+    field: str = ""
+    """The text's key in the file: `name`, `text`, `labels.min` (file keys: not translated)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,14 @@ class Preview:
             "errors": [p.as_json() for p in self.problems],
             "languages": list(self.languages),
             "texts": [
-                {"where": r.where, "line": r.line, "texts": r.texts, "missing": list(r.missing)}
+                {
+                    "where": r.where,
+                    "step": r.step,
+                    "field": r.field,
+                    "line": r.line,
+                    "texts": r.texts,
+                    "missing": list(r.missing),
+                }
                 for r in self.texts
             ],
             "diagrams": self.diagrams,
@@ -105,7 +116,11 @@ def text_rows(flow: Flow, positions: dict[Path_, Position]) -> tuple[TextRow, ..
         else:
             texts = {language: value for language, value in text.items()}
         missing = tuple(lang for lang in flow.languages if not texts.get(lang, "").strip())
-        rows.append(TextRow(where_in(flow, path), _line(positions, path), texts, missing))
+        in_step = len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int)
+        step = flow.steps[int(path[1])].id if in_step else None
+        field = ".".join(str(part) for part in (path[2:] if in_step else path))
+        where = where_in(flow, path)
+        rows.append(TextRow(where, _line(positions, path), texts, missing, step, field))
     return tuple(rows)
 
 

@@ -90,6 +90,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "studio.js.you": "客户",
         "studio.js.bot": "机器人",
         "studio.js.where": "位置",
+        "studio.js.in_step": "步骤 {step}",
+        "studio.js.language_zh": "中文 (zh)",
+        "studio.js.language_en": "英文 (en)",
         "studio.js.signed_out": "登录已过期：请在新标签页重新登录后继续（编辑器中的文本仍在）。",
         "studio.js.discard_confirm": "丢弃您的草稿，回到线上版本？",
         "studio.js.discarded": "草稿已丢弃：编辑器显示线上版本。",
@@ -201,6 +204,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "studio.js.you": "Customer",
         "studio.js.bot": "Bot",
         "studio.js.where": "Where",
+        "studio.js.in_step": "step {step}",
+        "studio.js.language_zh": "Chinese (zh)",
+        "studio.js.language_en": "English (en)",
         "studio.js.signed_out": (
             "Your sign-in has ended: sign in again in another tab, then carry on (your text "
             "is still here)."

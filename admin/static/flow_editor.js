@@ -197,14 +197,19 @@
     var head = el("thead");
     var row = el("tr");
     row.appendChild(el("th", "", T.where || ""));
-    preview.languages.forEach(function (language) { row.appendChild(el("th", "", language)); });
+    preview.languages.forEach(function (language) {
+      var name = T["language_" + language];
+      row.appendChild(el("th", "", name || language));
+    });
     head.appendChild(row);
     table.appendChild(head);
     var body = el("tbody");
     preview.texts.forEach(function (text) {
       var tr = el("tr", text.missing.length ? "missing" : "");
       var where = el("td", "where");
-      var link = el("button", "link", text.where);
+      var place = text.step ? say("in_step", { step: text.step }) : "";
+      if (text.field) { place = place ? place + " · " + text.field : text.field; }
+      var link = el("button", "link", place || text.where);
       link.type = "button";
       link.addEventListener("click", function () { jumpTo(text.line, 1); });
       where.appendChild(link);
