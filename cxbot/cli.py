@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from admin import commands as admin_commands
+from cxbot import analysis_commands
 from cxbot.conversations import ConversationService
 from cxbot.handoff import HandoffPolicy
 from cxbot.settings import Settings
@@ -373,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     telegram_commands.add_parser("set-webhook", help="register PUBLIC_URL/webhooks/telegram")
 
     admin_commands.add_parsers(commands)
+    analysis_commands.add_parsers(commands)
 
     commands.add_parser("schema", help="print the JSON Schema of flow files")
     diagram = commands.add_parser("diagram", help="print a Mermaid diagram of a flow")
@@ -383,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DATABASE_COMMANDS = ("chat", "serve", "demo", "db", "users", "tokens")
+DATABASE_COMMANDS = ("chat", "serve", "demo", "db", "users", "tokens", "worker", "analyze")
 """Commands that use the database: it is checked before they start."""
 
 
@@ -437,6 +439,8 @@ def _run_with_database(args: argparse.Namespace, settings: Settings) -> int:
 
                 upgrade(settings.database_url)
             return admin_commands.run(args, settings.database_url)
+        if args.command in ("worker", "analyze"):
+            return analysis_commands.run(args, settings)
         return _db(settings)
     except DatabaseUnreachable as exc:
         print(f"cxbot: {exc}", file=sys.stderr)

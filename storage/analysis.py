@@ -22,12 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.analysis_tables import AnalysisJob, AnswerAnalysis, EscalationSummary
 from storage.loop_tables import EventCursor
-from storage.models import Answer, Conversation, Escalation
+from storage.models import Answer, Conversation, Escalation, Message
 
 MAX_HOLES = 1000
 HOLE_LIFE = timedelta(minutes=10)
 """How long an id skipped over is looked for (longer than any transaction lasts)."""
-CURSORS = {"analysis-answers": Answer, "analysis-summaries": Escalation}
+CURSORS: dict[str, Any] = {"analysis-answers": Answer.id, "analysis-summaries": Escalation.id}
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -45,19 +45,23 @@ class AnswerRef:
     step_id: str
 
 
-async def new_ids(*, session: AsyncSession, name: str, now: datetime, limit: int = 500) -> list[int]:
+async def new_ids(
+    *, session: AsyncSession, name: str, now: datetime, limit: int = 500
+) -> list[int]:
     """Ids of answers (`analysis-answers`) or escalations (`analysis-summaries`) made since
     the last scan, oldest first; the cursor (locked for this transaction) moves past them."""
-    table = CURSORS[name]
+    id_column = col(CURSORS[name])
     if await session.get(EventCursor, name) is None:
-        newest = (await session.exec(select(func.coalesce(func.max(table.id), 0)))).one()
+        newest = (await session.exec(select(func.coalesce(func.max(id_column), 0)))).one()
         await session.exec(
             _insert(session, EventCursor)
             .values(name=name, last_id=int(newest or 0), holes={}, updated_at=now)
             .on_conflict_do_nothing(index_elements=["name"])
         )
     cursor = (
-        await session.exec(select(EventCursor).where(col(EventCursor.name) == name).with_for_update())
+        await session.exec(
+            select(EventCursor).where(col(EventCursor.name) == name).with_for_update()
+        )
     ).one()
     await session.refresh(cursor)
     holes = {int(k): v for k, v in (cursor.holes or {}).items()}
@@ -65,13 +69,13 @@ async def new_ids(*, session: AsyncSession, name: str, now: datetime, limit: int
         i
         for i in (
             await session.exec(
-                select(table.id).where(col(table.id) > cursor.last_id).order_by(col(table.id)).limit(limit)
+                select(id_column).where(id_column > cursor.last_id).order_by(id_column).limit(limit)
             )
         ).all()
         if i is not None
     ]
     found = (
-        [i for i in (await session.exec(select(table.id).where(col(table.id).in_(holes)))).all() if i]
+        [i for i in (await session.exec(select(id_column).where(id_column.in_(holes)))).all() if i]
         if holes
         else []
     )
@@ -112,9 +116,7 @@ async def text_answers(
     if since is not None:
         statement = statement.where(col(Answer.created_at) >= since)
     if unanalyzed:
-        statement = statement.where(
-            col(Answer.id).not_in(select(AnswerAnalysis.answer_id))
-        )
+        statement = statement.where(col(Answer.id).not_in(select(AnswerAnalysis.answer_id)))
     rows = await session.exec(statement)
     return [AnswerRef(int(a or 0), f, v, s) for a, f, v, s in rows.all()]
 
@@ -122,7 +124,9 @@ async def text_answers(
 async def escalations_since(*, session: AsyncSession, since: datetime) -> list[int]:
     """Ids of escalations opened since `since`."""
     rows = await session.exec(
-        select(Escalation.id).where(col(Escalation.created_at) >= since).order_by(col(Escalation.id))
+        select(Escalation.id)
+        .where(col(Escalation.created_at) >= since)
+        .order_by(col(Escalation.id))
     )
     return [i for i in rows.all() if i is not None]
 
@@ -137,7 +141,11 @@ async def enqueue(
         result = await session.exec(
             _insert(session, AnalysisJob)
             .values(
-                kind=kind, ref_id=ref_id, state="pending", attempts=0, next_attempt_at=now,
+                kind=kind,
+                ref_id=ref_id,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["kind", "ref_id"])
@@ -275,3 +283,14 @@ async def summaries_of(
         )
     )
     return {s.escalation_id: s for s in rows.all()}
+
+
+async def reword_probe(*, session: AsyncSession, message_id: int, fallback: str, text: str) -> bool:
+    """Replace a stored follow-up's static text with the generated one (only while it still
+    reads `fallback`). False when it changed meanwhile."""
+    result = await session.exec(
+        update(Message)
+        .where(col(Message.id) == message_id, col(Message.text) == fallback)
+        .values(text=text)
+    )
+    return bool(result.rowcount)

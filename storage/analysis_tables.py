@@ -6,6 +6,7 @@ shares it)."""
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 

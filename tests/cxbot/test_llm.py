@@ -96,14 +96,24 @@ async def test_a_generated_probe_with_a_link_is_refused(
     fake.respond = lambda schema, request: {"question": "See http://evil.example.com please"}
     with pytest.raises(ModelUnavailable):
         await model.probe(
-            question="Why?", score=2, answer=INJECTION, language="en", instructions=None,
-            max_chars=120, timeout_seconds=2.0,
+            question="Why?",
+            score=2,
+            answer=INJECTION,
+            language="en",
+            instructions=None,
+            max_chars=120,
+            timeout_seconds=2.0,
         )
     fake.respond = lambda schema, request: {"question": "What went wrong with your order?"}
     assert (
         await model.probe(
-            question="Why?", score=2, answer="bad", language="en", instructions=None,
-            max_chars=120, timeout_seconds=2.0,
+            question="Why?",
+            score=2,
+            answer="bad",
+            language="en",
+            instructions=None,
+            max_chars=120,
+            timeout_seconds=2.0,
         )
         == "What went wrong with your order?"
     )
@@ -133,7 +143,9 @@ async def test_a_429_is_retried_with_backoff_then_answered(
 ) -> None:
     fake.faults = [Fault(status=429, retry_after=0.2)]
     started = time.monotonic()
-    verdict = await model.analyze(answer="shipping was slow", question="Why?", score=5, themes=THEMES)
+    verdict = await model.analyze(
+        answer="shipping was slow", question="Why?", score=5, themes=THEMES
+    )
     assert verdict.themes == ["delivery"]
     assert len(fake.requests) == 2
     assert time.monotonic() - started >= 0.2  # Retry-After honoured

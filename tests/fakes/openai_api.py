@@ -53,7 +53,11 @@ def sensible(schema: str, request: dict[str, Any]) -> dict[str, Any]:
         return {"summary": "MODEL: customer unhappy; wants a call back"}
     if schema == "probe":
         chinese = any("\u4e00" <= ch <= "\u9fff" for ch in str(data.get("answer", "")))
-        return {"question": "MODEL: 能具体说说哪里不好吗？" if chinese else "MODEL: What exactly went wrong?"}
+        return {
+            "question": "MODEL: 能具体说说哪里不好吗？"
+            if chinese
+            else "MODEL: What exactly went wrong?"
+        }
     raise AssertionError(f"unknown schema {schema}")
 
 
