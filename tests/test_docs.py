@@ -30,6 +30,7 @@ from flows.model import (
     Choice,
     EscalationRule,
     Flow,
+    Probe,
     ScaleLabels,
     Start,
 )
@@ -39,6 +40,7 @@ from flows.scores import parse_score
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FLOW_MODELS: tuple[type[BaseModel], ...] = (
     Flow,
+    Probe,
     Start,
     EscalationRule,
     ScaleLabels,
@@ -46,7 +48,7 @@ FLOW_MODELS: tuple[type[BaseModel], ...] = (
     Branch,
     *STEP_KINDS,
 )
-WRITTEN_ELSEWHERE = {"telegram.md", "wechat.md"}
+WRITTEN_ELSEWHERE = {"telegram.md", "wechat.md", "analysis.md"}
 """Channel pages written alongside these; links to them are checked once they exist."""
 
 
