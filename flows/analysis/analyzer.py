@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
-from flows.analysis.themes import ThemeBook
+from flows.analysis import lexicon, sentiment
+from flows.analysis.text import SEPARATOR, Vocabulary, key_of, normalize, tokens_of
+from flows.analysis.themes import ThemeBook, default_book
 
 Sentiment = Literal["positive", "neutral", "negative"]
 SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")
+VAGUE_MAX_WORDS = 4
+"""An answer with no theme and at most this many other words is vague ("不好", "meh")."""
+LONGEST_WORD = 6
+"""A theme word or phrase spans at most this many tokens."""
+DELIVERY = "delivery"
+WAIT = "wait"
 
 
 @dataclass(frozen=True)
@@ -21,9 +31,97 @@ class TextAnalysis:
     vague: bool
 
 
+@dataclass(frozen=True)
+class _Index:
+    strong: dict[str, frozenset[str]]
+    weak: dict[str, frozenset[str]]
+    vocabulary: Vocabulary
+
+
+@cache
+def _index(book: ThemeBook) -> _Index:
+    strong: dict[str, set[str]] = {}
+    weak: dict[str, set[str]] = {}
+    for theme in book.themes:
+        for word in theme.words:
+            table = weak if word.startswith("~") else strong
+            table.setdefault(key_of(word.lstrip("~")), set()).add(theme.key)
+    known = [*strong, *weak, *sentiment.SCORES, *sentiment.NEGATORS, *sentiment.INTENSIFIERS]
+    known += [*sentiment.DOWNTONERS, *sentiment.CONTRASTS, *lexicon.SLANG_EN.values()]
+    return _Index(
+        {k: frozenset(v) for k, v in strong.items()},
+        {k: frozenset(v) for k, v in weak.items()},
+        Vocabulary(known),
+    )
+
+
+def _themes_of(tokens: Sequence[str], index: _Index, order: Sequence[str]) -> tuple[str, ...]:
+    found: set[str] = set()
+    weak_waits = False
+    clause: list[str] = []
+    for token in [*tokens, SEPARATOR]:
+        if token != SEPARATOR and token not in sentiment.CONTRASTS:
+            clause.append(token)
+            continue
+        strong, weak = _clause_themes(clause, index)
+        found |= strong or weak
+        weak_waits |= not strong and WAIT in weak
+        clause = []
+    if weak_waits and DELIVERY in found:
+        found.discard(WAIT)  # "等了一周才到": the wait is the delivery's
+    return tuple(key for key in order if key in found)
+
+
+def _clause_themes(clause: Sequence[str], index: _Index) -> tuple[set[str], set[str]]:
+    """Longest words first, each token cited once: "客服 态度" gives staff, "money back" refund."""
+    strong: set[str] = set()
+    weak: set[str] = set()
+    i = 0
+    while i < len(clause):
+        for j in range(min(len(clause), i + LONGEST_WORD), i, -1):
+            joined = "".join(clause[i:j])
+            if joined in index.strong or joined in index.weak:
+                strong |= index.strong.get(joined, frozenset())
+                weak |= index.weak.get(joined, frozenset())
+                i = j
+                break
+            if joined in sentiment.SCORES and j > i + 1:
+                i = j - 1  # an idiom ("没问题") hides the words inside it
+                break
+        i += 1
+    return strong, weak
+
+
+def _is_vague(tokens: Sequence[str], themes: tuple[str, ...]) -> bool:
+    if themes:
+        return False
+    words = [t for t in sentiment.items_of([t for t in tokens if t != SEPARATOR])]
+    filler = sentiment.NEGATORS | sentiment.INTENSIFIERS.keys() | sentiment.DOWNTONERS.keys()
+    content = [w for w in words if w not in filler and w not in _PARTICLES]
+    unknown = [w for w in content if w not in sentiment.SCORES]
+    return len(content) <= VAGUE_MAX_WORDS and len(unknown) <= 2
+
+
+_PARTICLES = frozenset(
+    "了 的 啦 吧 啊 呀 呢 嘛 哦 喔 咯 喇 嘅 咗 哋 也 都 还 就 是 我 你 他 她 它 我们 你们 觉得 感觉"
+    " 个 这 那 这个 那个 吗 有 在 总体 整体 总的来说 体验 一切 it its is was i the a this that"
+    " overall experience so just all everything am are be".split()
+)
+
+
 def analyze(text: str, book: ThemeBook | None = None) -> TextAnalysis:
     """Themes (from `book`, the default book when None), sentiment and vagueness of `text`."""
-    raise NotImplementedError
+    book = book or default_book()
+    index = _index(book)
+    tokens = tokens_of(text, index.vocabulary)
+    themes = _themes_of(tokens, index, book.keys())
+    reading = sentiment.read(tokens, normalize(text))
+    polarity: Sentiment = "neutral"
+    if reading.score >= sentiment.NEUTRAL_BAND:
+        polarity = "positive"
+    elif reading.score <= -sentiment.NEUTRAL_BAND:
+        polarity = "negative"
+    return TextAnalysis(themes, polarity, _is_vague(tokens, themes))
 
 
 def is_vague(text: str, book: ThemeBook | None = None) -> bool:
