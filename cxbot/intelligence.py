@@ -14,6 +14,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
+from admin import insights_page
 from cxbot.analysis_worker import AnalysisWorker
 from cxbot.analyst import Analyst
 from cxbot.llm import DatabaseLedger, LanguageModel, ModelConfig
@@ -83,6 +84,19 @@ def install(app: FastAPI, runtime: Runtime) -> Intelligence:
         clock=service.clock,
     )
     app.state.intelligence = intelligence
+    book = intelligence.analyst.book
+    app.include_router(
+        insights_page.router(
+            service.sessions,
+            clock=service.clock,
+            labels=lambda language: {t.key: t.label(language) for t in book.themes},
+            model=insights_page.ModelInfo(
+                intelligence.model.name if intelligence.model else None,
+                settings.llm_daily_tokens,
+            ),
+            flow_ids=lambda: sorted(loaded.flow.id for loaded in runtime.registry.all()),
+        )
+    )
     if intelligence.model is not None:
         service.prober = Prober(
             model=intelligence.model, writer=service.writer, seconds=settings.llm_probe_seconds

@@ -21,6 +21,7 @@ name: {zh: 满意度, en: Satisfaction}
 touchpoint: after_support
 journey_stage: usage
 languages: [zh, en]
+default_language: zh
 start:
   keywords: [调查]
 steps:
@@ -28,13 +29,13 @@ steps:
     type: scale
     metric: nps
     save_as: score
-    text: {zh: 您会推荐我们吗？, en: Would you recommend us?}
+    text: {zh: 您会推荐我们吗？, en: "Would you recommend us?"}
   - id: why
     type: open
     save_as: reason
-    text: {zh: 为什么？, en: Why?}
+    text: {zh: 为什么？, en: "Why?"}
     probe:
-      text: {zh: 能具体说说是哪方面吗？, en: Could you tell us what exactly?}
+      text: {zh: 能具体说说是哪方面吗？, en: "Could you tell us what exactly?"}
   - id: bye
     type: end
     text: {zh: 谢谢！, en: Thanks!}

@@ -54,10 +54,9 @@ async def test_a_job_held_by_a_killed_server_is_finished_by_the_next(
         await first.ready()
         async with httpx.AsyncClient(base_url=first.url, timeout=10) as client:
             await client.get("/chat/nps")
-            client_id = f"restart-{next(_ids)}"
             for text in (None, "9", "the delivery was late and the staff were rude"):
                 body = {
-                    "client_id": client_id,
+                    "client_id": f"restart-{next(_ids):06d}",  # one id per message (dedupe)
                     **({"start": True} if text is None else {"text": text}),
                 }
                 assert (await client.post("/chat/nps/messages", json=body)).status_code == 200

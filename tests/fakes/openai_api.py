@@ -12,6 +12,7 @@ JSON at all. Every request is recorded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ class FakeOpenAI:
     completion_tokens: int = 10
     _runner: web.AppRunner | None = None
     _port: int = 0
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def base_url(self) -> str:
@@ -106,6 +108,7 @@ class FakeOpenAI:
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()  # a held call ends now, not when its hang would
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -121,7 +124,8 @@ class FakeOpenAI:
         self.requests.append(body)
         fault = self.faults.pop(0) if self.faults else None
         if fault is not None and fault.hang is not None:
-            await asyncio.sleep(fault.hang)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), fault.hang)
         if fault is not None and fault.status is not None:
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             return _error(fault.status, "rate_limit_exceeded", "slow down", headers)

@@ -14,18 +14,19 @@ PROBED = """\
     touchpoint: after_support
     journey_stage: usage
     languages: [zh, en]
+    default_language: zh
     steps:
       - id: ask_score
         type: scale
         metric: nps
         save_as: score
-        text: {zh: 您会推荐我们吗？, en: Would you recommend us?}
+        text: {zh: 您会推荐我们吗？, en: "Would you recommend us?"}
       - id: why
         type: open
         save_as: reason
-        text: {zh: 为什么？, en: Why?}
+        text: {zh: 为什么？, en: "Why?"}
         probe:
-          text: {zh: 能具体说说是哪方面吗？, en: Could you tell us what exactly?}
+          text: {zh: 能具体说说是哪方面吗？, en: "Could you tell us what exactly?"}
           instructions: Ask about delivery or staff.
           limit: LIMIT
       - id: bye
