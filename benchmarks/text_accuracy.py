@@ -6,14 +6,15 @@
 Prints theme micro-F1 (over theme keys), exact-set accuracy (the answer's whole theme set
 right, including "no theme") and sentiment accuracy, per part (`tuning`: the rules were
 tuned looking at these; `heldout`: written before the rules and never looked at while tuning —
-do not print its errors while tuning) and per language. With OPENAI_API_KEY and
-CXBOT_LLM_MODEL set, the model is measured too, through `cxbot.llm` when that module offers
-`analyze_text(text) -> TextAnalysis`-like objects (the hook is `_model_analyzer`).
+do not print its errors while tuning) and per language. With CXBOT_LLM_MODEL and
+OPENAI_API_KEY or OPENAI_BASE_URL set, the model is measured too, through `llm`'s
+`cxbot.analyst.Analyst` (the hook is `_model_analyzer`); its tokens are counted in memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -22,7 +23,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -77,8 +77,9 @@ def load(part: str) -> list[Example]:
         if line.strip():
             row = json.loads(line)
             examples.append(
-                Example(row["id"], row["text"], frozenset(row["themes"]), row["sentiment"],
-                        row["lang"])
+                Example(
+                    row["id"], row["text"], frozenset(row["themes"]), row["sentiment"], row["lang"]
+                )
             )
     return examples
 
@@ -91,24 +92,49 @@ def fallback(text: str) -> tuple[Iterable[str], str]:
     return result.themes, result.sentiment
 
 
+class _MemoryLedger:
+    """Tokens counted in memory: the benchmark does not touch the database's daily budget."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.failures = 0
+
+    async def used_today(self) -> int:
+        return 0
+
+    async def record(self, model: str, prompt: int, completion: int, failed: bool) -> None:  # noqa: ARG002
+        self.tokens += prompt + completion
+        self.failures += failed
+
+
 def _model_analyzer() -> Analyzer | None:
-    """The model through `llm`'s client, when configured and merged; else None."""
-    if not (os.environ.get("OPENAI_API_KEY") and os.environ.get("CXBOT_LLM_MODEL")):
+    """The configured model through `llm`'s client (`cxbot.analyst.Analyst`), when
+    OPENAI_API_KEY / OPENAI_BASE_URL and CXBOT_LLM_MODEL are set and `llm` is merged."""
+    if not os.environ.get("CXBOT_LLM_MODEL"):
         return None
     try:
-        from cxbot import llm  # type: ignore[attr-defined]
+        from cxbot.analyst import Analyst
+        from cxbot.llm import LanguageModel, ModelConfig
+        from cxbot.settings import Settings
     except ImportError:
-        print("OPENAI_* set but cxbot.llm is not there: measuring the fallback only")
+        print("CXBOT_LLM_MODEL set but cxbot.analyst / cxbot.llm are not here: fallback only")
         return None
-    hook: Any = getattr(llm, "analyze_text", None)
-    if hook is None:
-        print("cxbot.llm has no analyze_text(text): measuring the fallback only")
+    config = ModelConfig.from_settings(Settings())
+    if config is None:
+        print("CXBOT_LLM_MODEL set without OPENAI_API_KEY or OPENAI_BASE_URL: fallback only")
         return None
+    ledger = _MemoryLedger()
+    analyst = Analyst(LanguageModel(config, ledger))
+    loop = asyncio.new_event_loop()
+    sources: Counter[str] = Counter()
 
     def run(text: str) -> tuple[Iterable[str], str]:
-        result = hook(text)
-        return result.themes, result.sentiment
+        reading = loop.run_until_complete(analyst.read(text))
+        sources[reading.source] += 1
+        return reading.analysis.themes, reading.analysis.sentiment
 
+    run.sources = sources  # type: ignore[attr-defined]
+    run.ledger = ledger  # type: ignore[attr-defined]
     return run
 
 
@@ -147,6 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     model = _model_analyzer()
     if model is not None:
         measure(f"model {os.environ['CXBOT_LLM_MODEL']}", model, parts, args.errors)
+        sources = dict(model.sources)  # type: ignore[attr-defined]
+        print(f"read by: {sources} (a fallback reading means the model failed on that answer)")
+        print(f"tokens used: {model.ledger.tokens}")  # type: ignore[attr-defined]
     counts = Counter(e.sentiment for part in parts for e in load(part))
     print(f"sentiments in the set: {dict(counts)}")
 

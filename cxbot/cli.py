@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from admin import commands as admin_commands
-from cxbot import analysis_commands
+from cxbot import analysis_commands, analyze_text
 from cxbot.conversations import ConversationService
 from cxbot.handoff import HandoffPolicy
 from cxbot.settings import Settings
@@ -375,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin_commands.add_parsers(commands)
     analysis_commands.add_parsers(commands)
+    analyze_text.add_parser(commands)
 
     commands.add_parser("schema", help="print the JSON Schema of flow files")
     diagram = commands.add_parser("diagram", help="print a Mermaid diagram of a flow")
@@ -402,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
         return _schema()
     if args.command == "diagram":
         return _diagram(args)
+    if args.command == "analyze-text":
+        return analyze_text.run(args)
     settings = _read_settings()
     if settings is None:
         return 2

@@ -20,9 +20,13 @@ from flows.analysis.themes import (
     default_book,
 )
 
+VERSION = "offline-2"
+"""Changes when the rules or lexicons change, so stored readings can say which ones made them."""
+
 __all__ = [
     "DEFAULT_THEMES",
     "SENTIMENTS",
+    "VERSION",
     "Sentiment",
     "TextAnalysis",
     "Theme",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from flows.analysis import lexicon, sentiment
+import flows.analysis.lexicon as lexicon
+import flows.analysis.sentiment as sentiment
 from flows.analysis.text import SEPARATOR, Vocabulary, key_of, normalize, tokens_of
 from flows.analysis.themes import ThemeBook, default_book
 
@@ -76,19 +77,21 @@ def _clause_themes(clause: Sequence[str], index: _Index) -> tuple[set[str], set[
     """Longest words first, each token cited once: "客服 态度" gives staff, "money back" refund."""
     strong: set[str] = set()
     weak: set[str] = set()
+    idiom_end = 0  # weak words inside an idiom do not count: 没问题 is not about a problem
     i = 0
     while i < len(clause):
+        step = 1
         for j in range(min(len(clause), i + LONGEST_WORD), i, -1):
             joined = "".join(clause[i:j])
             if joined in index.strong or joined in index.weak:
                 strong |= index.strong.get(joined, frozenset())
-                weak |= index.weak.get(joined, frozenset())
-                i = j
+                if j > idiom_end:
+                    weak |= index.weak.get(joined, frozenset())
+                step = j - i
                 break
             if joined in sentiment.SCORES and j > i + 1:
-                i = j - 1  # an idiom ("没问题") hides the words inside it
-                break
-        i += 1
+                idiom_end = max(idiom_end, j)
+        i += step
     return strong, weak
 
 
@@ -103,9 +106,11 @@ def _is_vague(tokens: Sequence[str], themes: tuple[str, ...]) -> bool:
 
 
 _PARTICLES = frozenset(
-    "了 的 啦 吧 啊 呀 呢 嘛 哦 喔 咯 喇 嘅 咗 哋 也 都 还 就 是 我 你 他 她 它 我们 你们 觉得 感觉"
-    " 个 这 那 这个 那个 吗 有 在 总体 整体 总的来说 体验 一切 it its is was i the a this that"
-    " overall experience so just all everything am are be".split()
+    lexicon.split_words(
+        "了 的 啦 吧 啊 呀 呢 嘛 哦 喔 咯 喇 嘅 咗 哋 也 都 还 就 是 我 你 他 她 它 我们 你们"
+        " 觉得 感觉 个 这 那 这个 那个 吗 有 在 总体 整体 总的来说 体验 一切 it its is was i the"
+        " a this that overall experience so just all everything am are be"
+    )
 )
 
 

@@ -10,7 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flows.analysis import lexicon
+import flows.analysis.lexicon as lexicon
+import flows.analysis.vader as vader
 from flows.analysis.text import SEPARATOR, key_of
 
 NEUTRAL_BAND = 0.5
@@ -21,35 +22,39 @@ CONTRAST_WEIGHT = 1.5
 CONCESSION_WEIGHT = 0.5
 WISH_WEIGHT = 0.3
 
-CONCESSIONS = frozenset(key_of(w) for w in "虽然 虽 尽管 虽说 除了 although though while".split())
-WISHES = tuple(
-    key_of(w)
-    for w in (
-        "希望 建议 能不能 可不可以 能否 可以再 如果能 要是能 最好能 期待 盼望 please suggest hope"
-        " wish"
-    ).split()
-) + ("wouldbenice", "maybeadd", "shouldadd", "pleaseadd", "itwouldbe")
-"""Wishes and suggestions: their praise words are not praise ("希望发货能快一点")."""
+CONCESSIONS = frozenset(key_of(w) for w in lexicon.CONCESSIONS)
+WISHES = tuple(key_of(w) for w in lexicon.WISHES)
 
 _SCORES: dict[str, float] = {}
-for _words, _score in (
+for _list, _score in (
     (lexicon.POSITIVE_ZH, 1.0),
+    (lexicon.MORE_POSITIVE_ZH, 1.0),
+    (lexicon.MORE_NEGATIVE_ZH, -1.0),
     (lexicon.NEGATIVE_ZH, -1.0),
     (lexicon.NEUTRAL_ZH, 0.0),
     (lexicon.POSITIVE_EN, 1.0),
     (lexicon.NEGATIVE_EN, -1.0),
     (lexicon.NEUTRAL_EN, 0.0),
 ):
-    for _word in _words:
+    for _word in _list:
         _SCORES.setdefault(key_of(_word), _score)
 _SCORES.update({key_of(phrase): score for phrase, score in lexicon.PHRASES.items()})
-SCORES = _SCORES
+SCORES = {**vader.valences(), **_SCORES}
 """Every word or phrase with a sentiment score (0: a neutral verdict)."""
 NEGATORS = frozenset(key_of(w) for w in lexicon.NEGATORS)
 INTENSIFIERS = {key_of(w): m for w, m in lexicon.INTENSIFIERS.items()}
 DOWNTONERS = {key_of(w): m for w, m in lexicon.DOWNTONERS.items()}
 CONTRASTS = frozenset(key_of(w) for w in lexicon.CONTRASTS)
 SARCASM = tuple(key_of(w) for w in lexicon.SARCASM_MARKERS)
+EVENTS = frozenset(key_of(w) for w in lexicon.EVENTS)
+COSTS = frozenset(key_of(w) for w in lexicon.COSTS)
+TIMES = frozenset(key_of(w) for w in lexicon.TIMES)
+CONTEXTUAL: dict[str, tuple[frozenset[str], float, float]] = {
+    **{w: (COSTS, -1.0, 1.0) for w in ("高", "high", "higher", "偏高")},
+    **{w: (COSTS, 1.0, -1.0) for w in ("低", "low", "lower", "偏低")},
+    **{w: (TIMES, -1.0, 0.0) for w in ("长", "long", "longer", "漫长")},
+}
+"""Words whose sign depends on the clause: a high price is bad, high quality good."""
 
 _NUMBER = r"(?:\d+|[一二两三四五六七八九十几半多好]+)"
 _LONG = r"(?:周|星期|礼拜|月|年)"
@@ -61,14 +66,20 @@ HARDSHIPS = tuple(
     for pattern in (
         rf"{_NUMBER}个?多?{_UNIT}多?(?:才|都没|都未|都冇|还没|还未|也没)",  # 四天才到, 一周都没回
         rf"成(?:个|粒)?{_UNIT}",  # Cantonese: 成个礼拜 (a whole week)
-        rf"(?:took|waited|waiting|after|over)(?: \w+)?(?: for)? {_EN_NUMBER} (?:more )?{_EN_UNIT}",
+        rf"(?:等|排|排队|花|耗|拖|站|跑)了?(?:快|将近|足足|整整|差不多)?{_NUMBER}个?多?{_UNIT}",
+        (
+            rf"(?:took|waited|waiting|after|over|spent|wasted)(?: \w+){{0,3}}? {_EN_NUMBER}"
+            rf" (?:more )?{_EN_UNIT}"
+        ),
         r"(?:[2-9两三四五六七八九十几]|好几)(?:次|遍|趟)",  # 打了五次电话, 问三遍
         r"\b(?:twice|(?:three|four|five|\d+|several|multiple) times|again and again)\b",
     )
 )
 """Facts that tell of a hardship whatever the words around them."""
-IRONIC_ONLY = (re.compile(rf"才(?:等了|用了|等|过了)?{_NUMBER}个?{_LONG}"),
-               re.compile(rf"only took(?: \w+)? {_EN_NUMBER} {_EN_UNIT}"))
+IRONIC_ONLY = (
+    re.compile(rf"才(?:等了|用了|等|过了)?{_NUMBER}个?{_LONG}"),
+    re.compile(rf"only took(?: \w+)? {_EN_NUMBER} {_EN_UNIT}"),
+)
 """"才等了一个月": a long time called short — irony by itself."""
 
 
@@ -104,7 +115,7 @@ def _clauses(tokens: Sequence[str]) -> list[tuple[list[str], float]]:
 
 def items_of(clause: Sequence[str], longest: int = 6) -> list[str]:
     """Tokens regrouped into the longest known words and phrases ("没 毛病" → "没毛病")."""
-    known = SCORES.keys() | NEGATORS | INTENSIFIERS.keys() | DOWNTONERS.keys()
+    known = _KNOWN
     items: list[str] = []
     i = 0
     while i < len(clause):
@@ -125,34 +136,68 @@ def _score_clause(items: Sequence[str]) -> tuple[float, int]:
     multiplier = 1.0
     last_index: int | None = None
     last_value = 0.0
+    present = set(items)
     for index, item in enumerate(items):
-        sentiment_ahead = any(it in SCORES for it in items[index + 1 : index + 3])
-        if item in NEGATORS and (sentiment_ahead or item not in SCORES):
+        ahead = [it for it in items[index + 1 :] if it not in _LIGHT][:NEGATION_SCOPE]
+        if item in NEGATORS and (item not in SCORES or any(_scored(it) for it in ahead)):
             negations, reach = negations + 1, NEGATION_SCOPE
             continue
-        if item in INTENSIFIERS and sentiment_ahead:
+        if item in INTENSIFIERS and any(_scored(it) for it in ahead[:2]):
             multiplier *= INTENSIFIERS[item]
             continue
         if item in DOWNTONERS:
-            if sentiment_ahead:
+            if any(_scored(it) for it in ahead[:2]):
                 multiplier *= DOWNTONERS[item]
             elif last_index is not None and index - last_index <= 2:
                 total -= last_value * (1 - DOWNTONERS[item])
                 last_value *= DOWNTONERS[item]
             continue
-        if item in SCORES:
+        if item in _BARE_INTENSIFIERS and index + 1 < len(items):
+            following = items[index + 1]
+            if following not in _LIGHT and following not in _PARTICLES:
+                continue  # 好 before a word we do not know: "very …", not "good"
+        negated = negations % 2 == 1 and reach > 0
+        if item in SCORES or item in CONTEXTUAL or (item in EVENTS and negated):
             verdicts += 1
-            value = SCORES[item] * multiplier
-            if negations % 2 == 1 and reach > 0:
+            value = _value_of(item, present) * multiplier
+            if negated:
                 value = -value * (0.9 if value > 0 else 0.7)
             total += value
             last_index, last_value = index, value
             negations, reach, multiplier = 0, 0, 1.0
             continue
-        reach -= 1
+        if item not in _LIGHT:
+            reach -= 1
         if reach <= 0:
             negations = 0
     return total, verdicts
+
+
+_LIGHT = frozenset(
+    lexicon.split_words(
+        "的 了 得 地 有 那么 这么 那样 这样 说 讲 想象 想象中 我 你 他 她 它 我们 他们 一个 个 一"
+        " the a an as that so be been me my you it them him her us"
+    )
+)
+"""Words that do not use up a negator's reach ("没有广告说的好", "not as good")."""
+
+
+_BARE_INTENSIFIERS = frozenset({"好"})
+"""Words that are praise alone ("服务好") but an intensifier before another word ("好耐")."""
+_PARTICLES = frozenset(lexicon.split_words("了 的 啊 呀 啦 吧 呢 嘛 哦 喔 咯 喇 嘅 咗 哋 噢 耶 哈"))
+
+
+def _scored(item: str) -> bool:
+    return item in SCORES or item in CONTEXTUAL or item in EVENTS
+
+
+def _value_of(item: str, clause: set[str]) -> float:
+    if item in CONTEXTUAL:
+        cues, with_cue, without = CONTEXTUAL[item]
+        return with_cue if clause & cues else without
+    if item in EVENTS:
+        return 1.0  # "到账", "arrived": only their absence says something (negated above)
+    return SCORES[item]
 
 
 def read(tokens: Sequence[str], normalized: str) -> Reading:
@@ -175,6 +220,9 @@ def read(tokens: Sequence[str], normalized: str) -> Reading:
     if sarcastic and total > -NEUTRAL_BAND and (hardships or ironic or _has_negative(tokens)):
         total = -abs(total) - 1.0
     return Reading(total, verdicts)
+
+
+_KNOWN = SCORES.keys() | NEGATORS | INTENSIFIERS.keys() | DOWNTONERS.keys() | EVENTS | COSTS
 
 
 def _has_negative(tokens: Sequence[str]) -> bool:

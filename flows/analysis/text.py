@@ -15,7 +15,7 @@ from typing import Any
 
 import opencc
 
-from flows.analysis import lexicon
+import flows.analysis.lexicon as lexicon
 
 SEPARATOR = "|"
 """The token that ends a clause (punctuation, a line break)."""
@@ -76,9 +76,12 @@ def base_vocabulary() -> frozenset[str]:
 
     words: set[str] = set()
     words.update(lexicon.POSITIVE_ZH, lexicon.NEGATIVE_ZH, lexicon.NEUTRAL_ZH, lexicon.PHRASES)
+    words.update(lexicon.MORE_POSITIVE_ZH, lexicon.MORE_NEGATIVE_ZH)
     words.update(lexicon.NEGATORS, lexicon.INTENSIFIERS, lexicon.DOWNTONERS)
     for theme in DEFAULT_THEMES:
         words.update(word.lstrip("~") for word in theme.words)
+    # 没收到 stays "not received", never 没收 (confiscate) + 到
+    words.update(f"{no}{event}" for no in ("没", "未", "不") for event in lexicon.EVENTS)
     return frozenset(key_of(word) for word in words if _CJK_RUN.search(word))
 
 
@@ -101,6 +104,11 @@ def _split_compound(token: str, known: frozenset[str]) -> list[str]:
     for suffix in _SUFFIXES:
         if token.endswith(suffix) and token[: -len(suffix)] in known:
             return [token[: -len(suffix)], suffix]
+    for size in range(len(token) - 1, 1, -1):  # 价格便宜 → 价格 便宜, 一切顺利 → 一切 顺利
+        if token[:size] in known:
+            return [token[:size], *_split_compound(token[size:], known)]
+        if token[-size:] in known:
+            return [*_split_compound(token[:-size], known), token[-size:]]
     return [token]
 
 
@@ -116,9 +124,33 @@ def _english(word: str, vocabulary: Vocabulary) -> list[str]:
     if word in lexicon.SLANG_EN:
         word = lexicon.SLANG_EN[word]
         return [word] if word else []
-    if word in vocabulary.keys or word in _COMMON_EN or len(word) < 4 or not word.isalpha():
+    if not word.isalpha() or len(word) < 3:
+        return [word]
+    for candidate in (word, _ELONGATED.sub(r"\1\1", word), _ELONGATED.sub(r"\1", word)):
+        # "sooo" → "soo" → "so", "gooood" → "good"
+        if candidate in vocabulary.keys or candidate in _COMMON_EN:
+            return [candidate]
+    if len(word) < 4 or is_english_word(word):
         return [word]
     return [_closest(word, vocabulary.english) or word]
+
+
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+KNOWN_WORD_FREQUENCY = 100
+"""A word this frequent in pyspellchecker's English list is a real word, never "corrected"
+(heard is not hard, crushed is not crashed)."""
+
+
+def is_english_word(word: str) -> bool:
+    """True when `word` is a real English word (frequent enough in pyspellchecker's list)."""
+    return bool(_english_frequencies().get(word, 0) >= KNOWN_WORD_FREQUENCY)
+
+
+@cache
+def _english_frequencies() -> dict[str, int]:
+    from spellchecker import SpellChecker
+
+    return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
 
 
 def _closest(word: str, candidates: frozenset[str]) -> str | None:
@@ -169,23 +201,26 @@ def tokens_of(text: str, vocabulary: Vocabulary) -> list[str]:
 
 
 _COMMON_EN = frozenset(
-    """the a an and or of to in on at for from with by about as is are was were be been being
-    it its this that these those there here i me my we our you your he she they them their his
-    her have has had do does did done get got go went gone come came make made take took
-    will would can could should may might must shall just also only even still again
-    very much many more most some any all every each other another same such than then
-    what which who whom whose when where why how one two three four five six seven eight nine
-    ten first last next day days week weeks month months year years hour hours minute minutes
-    time times call calls called calling phone email message order ordered buy bought
-    find found from form fine five give gave back down over under after before while until
-    because since though although into onto out off up lot lots thing things something
-    anything everything nothing people person guy guys lady store shop new old open close
-    closed said say says tell told ask asked know knew think thought want wanted need needed
-    like look looked feel felt keep kept leave left let put use used using try tried help
-    work worked working show showed seem seemed turn turned start started end ended wait
-    money food meal item items product products service support staff agent team app site
-    page line hold reply better worse best worst well good great nice fast slow late early
-    kind sure yes yeah nope maybe really actually pretty quite rather enough about around
-    home house door rain left right wrong same box boxes bag bags card cards""".split()
+    lexicon.split_words(
+        "the a an and or of to in on at for from with by about as is are was were be been being"
+        " it its this that these those there here i me my we our you your he she they them their"
+        " his her have has had do does did done get got go went gone come came make made take"
+        " took will would can could should may might must shall just also only even still again"
+        " very much many more most some any all every each other another same such than then what"
+        " which who whom whose when where why how one two three four five six seven eight nine"
+        " ten first last next day days week weeks month months year years hour hours minute"
+        " minutes time times call calls called calling phone email message order ordered buy"
+        " bought find found from form fine five give gave back down over under after before while"
+        " until because since though although into onto out off up lot lots thing things"
+        " something anything everything nothing people person guy guys lady store shop new old"
+        " open close closed said say says tell told ask asked know knew think thought want wanted"
+        " need needed like look looked feel felt keep kept leave left let put use used using try"
+        " tried help work worked working show showed seem seemed turn turned start started end"
+        " ended wait money food meal item items product products service support staff agent team"
+        " app site page line hold reply better worse best worst well good great nice fast slow"
+        " late early kind sure yes yeah nope maybe really actually pretty quite rather enough"
+        " about around home house door rain left right wrong same box boxes bag bags card cards"
+        " fill filled bill hard care sale sales cheap deal real mind rate tell well spent"
+    )
 )
 """English words never corrected into a lexicon word (form ≠ from, bag ≠ bad)."""

@@ -71,7 +71,9 @@ def _with_entry(themes: list[Theme], key: object, entry: object) -> list[Theme]:
         raise ThemeBookError(f"theme {key!r}: expected a mapping with `words` and labels")
     unknown = set(entry) - {"words", "label_zh", "label_en"}
     if unknown:
-        raise ThemeBookError(f"theme {key!r}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+        raise ThemeBookError(
+            f"theme {key!r}: unknown field(s) {', '.join(sorted(map(str, unknown)))}"
+        )
     words = entry.get("words", [])
     if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
         raise ThemeBookError(f"theme {key!r}: `words` must be a list of non-empty texts")
@@ -100,82 +102,122 @@ def _theme(key: str, label_zh: str, label_en: str, words: str) -> Theme:
 
 DEFAULT_THEMES: tuple[Theme, ...] = (
     _theme(
-        "delivery", "物流配送", "Delivery",
+        "delivery",
+        "物流配送",
+        "Delivery",
         "快递|物流|配送|送货|发货|到货|收货|收到货|派送|派件|快递员|快递小哥|配送员|送餐|骑手"
         "|包裹|运输|寄送|寄到|送到|送来|签收|出货|运送|送达|顺丰|中通|圆通|韵达|申通|邮政|ems"
         "|菜鸟|驿站|包装|外包装|丢件|物流信息|单号|极速达|次日达|当日达|送错|送得|送|外卖|~收到"
         "|~才到|~到了|~就到|~寄|~货|待发货|送餐员|快递公司|送货员|~包|配送费"
-        "|delivery|deliver|delivered|delivering|shipping|ship|shipped|shipment|courier|parcel"
-        "|package|packaging|arrived|arrive|arrival|arrives|transit|dispatch|dispatched|tracking"
+        "|~盒子|~箱子|压扁|送餐慢|外卖员|跑腿小哥|自提点|快递柜|丰巢|派件员|物流公司|发快递"
+        "|寄快递|packed|packing|well packed|wrapped|delivery|deliver|delivered|delivering"
+        "|shipping|ship|shipped|shipment|courier"
+        "|parcel"
+        "|package|packaging|~arrived|~arrive|~arrival|~arrives|transit|dispatch|dispatched|tracking"
         "|carrier|ups|fedex|dhl|usps|driver|delivery guy|box|~came|~received|postage|~order",
     ),
     _theme(
-        "price", "价格收费", "Price",
+        "price",
+        "价格收费",
+        "Price",
         "价格|价钱|价位|价|贵|便宜|性价比|划算|实惠|收费|费用|运费|会员费|手续费|涨价|降价|优惠"
-        "|折扣|打折|不值|物有所值|物超所值|~钱|扣费|乱收费|定价|太贵|抵|唔抵|几抵|价码|多收|账单"
-        "|话费|cp值|虚高|扣钱|多扣|~值|收钱|价格贵|划得来|贵了|性价比高|便宜点|公道|~平"
-        "|price|prices|pricey|pricing|priced|expensive|cheap|cheaper|cost|costs|costly|fee|fees"
+        "|折扣|打折|不值|物有所值|物超所值|~钱|扣费|乱收费|定价|抵|唔抵|几抵|价码|多收|账单"
+        "|话费|cp值|虚高|扣钱|多扣|~值|收钱|划得来|公道|~平"
+        "|充值|扣款|收了|退押金|押金|套餐|资费|会费|年费|月费|服务费|小费|附加费|price|prices"
+        "|subscription|tariff|surcharge|pricey|pricing|priced|expensive|cheap|cheaper|cost|costs"
+        "|costly|fee|fees"
         "|charge|charged|charges|overpriced|value for money|affordable|bill|billing|billed"
-        "|discount|~deal|~worth|~value|ripoff|rip off|money|~paid|~pay",
+        "|discount|~deal|~worth|~value|ripoff|rip off|money|~paid|~pay|shipping cost|shipping fee"
+        "|delivery fee|delivery charge|shipping costs|delivery fees",
     ),
     _theme(
-        "staff", "服务态度", "Staff",
+        "staff",
+        "服务态度",
+        "Staff",
         "客服|服务|服务员|态度|店员|员工|工作人员|职员|师傅|工程师|经理|前台|收银员|导购|销售"
         "|小姐姐|人员|售货员|接线员|柜员|营业员|热情|耐心|礼貌|有礼貌|冷漠|敷衍|爱理不理|不理"
         "|一问三不知|阴阳怪气|客气|专业|服务周到|周到|亲切|售后态度|店家|商家态度|老板|坐席"
         "|~人|~小哥|技术员|维修员|护士|医生|司机|导游|保安|主管|专员|顾问|接待"
-        "|staff|service|agent|agents|rep|reps|representative|support|employee|employees|cashier"
+        "|话务员|店长|服务台|客服专员|员工们|小伙子|小姑娘|阿姨|大姐|姐姐|师父|诚恳|staff|service"
+        "|crew|host|hostess|nurse|doctor|teller|agent|agents|rep|reps|representative|support"
+        "|employee|employees|cashier"
         "|manager|team|attitude|rude|polite|friendly|courteous|helpful|unhelpful|customer service"
-        "|customer support|waiter|waitress|technician|clerk|seller|personnel|operator|advisor"
-        "|consultant|receptionist|people|guy|lady|~person|professional|unprofessional|patient|knowledgeable|incompetent|dismissive|attentive",
+        "|customer support|waiter|waitress|technician|clerk|personnel|operator|advisor"
+        "|consultant|receptionist|people|guy|lady|~person|professional|unprofessional|patient"
+        "|knowledgeable|incompetent|dismissive|attentive",
     ),
     _theme(
-        "quality", "产品质量", "Quality",
+        "quality",
+        "产品质量",
+        "Quality",
         "质量|品质|做工|材质|面料|坏|坏了|破|裂|瑕疵|质感|耐用|味道|口感|好吃|难吃|新鲜|分量"
         "|尺码|效果|产品|商品|~东西|质素|用料|故障|说明书|色差|正品|假货|次品|菜|食物|菜品|饭菜"
-        "|衣服|鞋|鞋子|手机壳|机器|部机|电池|屏幕|图片|货不对板|难食|好食|~嘢"
+        "|衣服|衫|裤|裤子|袜子|外套|裙子|鞋|鞋子|手机壳|机器|部机|电池|屏幕|图片|货不对板|难食"
+        "|好食|~嘢"
         "|变质|过期|发霉|异味|掉色|起球|变形|漏水|耐穿|~凉|~冷|味|食材|款式|尺寸|颜色"
-        "|quality|product|products|item|items|broke|broken|durable|defective|faulty|material"
+        "|音质|画质|手感|水果|沙发|充电器|耳机|家具|配件|零件|电器|食品|蔬菜|肉|饮料|咖啡|奶茶|汤"
+        "|饭|面|蛋糕|面包|床|床垫|桌子|椅子|灯|手机|电脑|电视|冰箱|空调|洗衣机|衣物|包包|化妆品"
+        "|护肤品|quality|product|products|item|items|broke|broken|durable|defective|faulty"
+        "|material"
         "|build|build quality|stopped working|taste|tasted|tasty|fresh|stale|food|meal|~damaged"
         "|~cold|fabric|size|sizing|battery|screen|device|works|~worked",
     ),
     _theme(
-        "wait", "等待时间", "Wait time",
+        "wait",
+        "等待时间",
+        "Wait time",
         "排队|等待|等候|~等|~等了|~等咗|~半天|~很久|~好久|回复|回应|回电|响应|占线|打不进|没人接"
         "|接电话|轮到|上菜|处理速度|等待时间|等候时间|回得|回消息|秒回|及时回复|慢回|回"
-        "|排|~久|~速度|~小时|~分钟|粒钟|~耐|回覆"
-        "|wait|waited|waiting|queue|queued|line|hold|on hold|respond|reply|replied|response"
-        "|responses|right away|wait time|waiting time|~seen|~minutes|~hours|~forever|callback"
+        "|排|~久|~速度|粒钟|~耐|回覆"
+        "|~马上|~立刻|~立即|~第一时间|~站了|~半小时|~半个小时|久等|等太久|好耐|咁耐|wait|waited"
+        "|waiting|queue|queued|line"
+        "|hold|on hold|respond|reply|replied|response"
+        "|responses|right away|wait time|waiting time|~seen|~forever|callback"
         "|call back|~slow to respond",
     ),
     _theme(
-        "resolution", "问题解决", "Resolution",
+        "resolution",
+        "问题解决",
+        "Resolution",
         "解决|搞定|搞掂|修好|修复|没下文|下文|踢皮球|~处理|处理好|~问题|解决问题|售后|修|维修"
-        "|跟进|答复|没动静|推诿|推脱|~办好|~弄好"
-        "|resolve|resolved|resolution|solve|solved|fix|fixed|sorted|sort out|sorted out|handled"
+        "|跟进|答复|没动静|推诿|推脱|~弄好"
+        "|说法|处理结果|赔偿|补偿|解决方案|理赔|赔付|处理方案|后续|没人管|resolve|resolved"
+        "|~complaint|~complaints|compensation|solution|~case|escalate|escalated|resolution|solve"
+        "|solved|fix|fixed|sorted|sort out|sorted out|handled"
         "|~problem|~issue|~issues|~problems|follow up|follow-up|unresolved",
     ),
     _theme(
-        "refund", "退换退款", "Refunds & returns",
+        "refund",
+        "退换退款",
+        "Refunds & returns",
         "退款|退货|换货|退换|退钱|退回|退费|返款|~到账|七天无理由|无理由|退|换|退换货"
-        "|refund|refunds|refunded|return|returns|returned|exchange|exchanged|money back"
+        "|退款申请|退单|退押金|退货申请|退换申请|take it back|take back|send it back|sent it back"
+        "|refund|refunds|return label|refunded|return"
+        "|returns|returned|exchange|exchanged|money back"
         "|chargeback|replacement|replace|replaced",
     ),
     _theme(
-        "app", "App/网站/小程序", "App & website",
+        "app",
+        "App/网站/小程序",
+        "App & website",
         "app|应用|小程序|网站|网页|官网|软件|系统|界面|页面|闪退|卡顿|死机|当机|登录|登陆|验证码"
         "|~更新|~升级|~下单|~支付|付款方式|功能|按钮|bug|加载|打不开|网络|网页版|ui|夜间模式"
         "|公众号|~线上|~网上|客户端|apk|程序|操作|介面|接口|页|链接|二维码|闪屏|白屏|黑屏|掉线"
         "|登不上|注册|账号|密码|搜索|~卡"
-        "|website|site|web|online|login|log in|logging|logged|sign in|password|page|checkout"
+        "|转圈|入口|闪退|加载|刷新|下载|安装|扫码|网页|付不了款|支付失败|website|site|load"
+        "|loading|logout|log out|app store|web|online|login|log in|logging|logged|sign in"
+        "|password|page|checkout"
         "|crash|crashes|crashing|crashed|bug|buggy|glitch|update|interface|ux|dark mode"
         "|payment options|user friendly|user-friendly|mobile|portal|browser|~search",
     ),
     _theme(
-        "process", "流程手续", "Process",
+        "process",
+        "流程手续",
+        "Process",
         "流程|手续|步骤|繁琐|填表|表格|表|材料|资料|证明|审核|认证|实名|办理|跑腿|跑|趟|折腾|规定"
         "|政策|签字|发票|~办|环节|复杂|~申请|转接|排号|条款|规则|证件"
-        "|process|procedure|procedures|paperwork|form|forms|steps|step|verification|verify"
+        "|开户|办卡|补卡|开通|注销|销户|过户|上传|拍照|填写|签名|盖章|手续繁杂|证明材料|process"
+        "|procedure|procedures|paperwork|form|forms|steps|step|verification|verify"
         "|policy|bureaucracy|red tape|hoops|documents|sign up|signing up|registration|register"
         "|requirements|approval|application",
     ),
