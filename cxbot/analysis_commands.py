@@ -12,7 +12,12 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from cxbot.analyze_text import Analyzer
+    from cxbot.llm import ModelConfig
     from cxbot.settings import Settings
+    from flows.analysis import ThemeBook
 
 
 def _date(value: str) -> datetime:
@@ -95,3 +100,59 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await intelligence.aclose()
         await engine.dispose()
+
+
+def analyze_text(args: argparse.Namespace) -> int:
+    """`cxbot analyze-text` with the model when one is configured (its daily budget counted
+    in the database, like the server's), the offline analyzer otherwise."""
+    from cxbot import analyze_text as command
+    from cxbot.llm import ModelConfig
+    from cxbot.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValueError:  # settings the model path cannot use: the offline analyzer answers
+        return command.run(args)
+    config = ModelConfig.from_settings(settings)
+    if config is None:
+        return command.run(args)
+    from storage.migrations import upgrade
+
+    if settings.auto_migrate:
+        upgrade(settings.database_url)
+    loop = asyncio.new_event_loop()
+    try:
+        return command.run(args, analyzer_for=_model_reader(settings, config, loop))
+    finally:
+        loop.close()
+
+
+def _model_reader(
+    settings: Settings, config: ModelConfig, loop: asyncio.AbstractEventLoop
+) -> Callable[[ThemeBook], Analyzer]:
+    """`ThemeBook -> (text -> TextAnalysis)`, each answer read by the model on `loop`."""
+    from datetime import UTC, datetime
+
+    from cxbot.analyst import Analyst
+    from cxbot.llm import DatabaseLedger, LanguageModel
+    from flows.analysis import TextAnalysis
+    from storage.database import create_engine, create_sessions
+    from storage.writes import Writer
+
+    def analyzer_for(book: ThemeBook) -> Analyzer:
+        async def build() -> Analyst:
+            engine = create_engine(settings.database_url, timeout=settings.database_timeout_seconds)
+            sessions = create_sessions(engine)
+            ledger = DatabaseLedger(
+                sessions=sessions, writer=Writer(sessions), clock=lambda: datetime.now(UTC)
+            )
+            return Analyst(LanguageModel(config, ledger), book)
+
+        analyst = loop.run_until_complete(build())
+
+        def read(text: str) -> TextAnalysis:
+            return loop.run_until_complete(analyst.read(text)).analysis
+
+        return read
+
+    return analyzer_for

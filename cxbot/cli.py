@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "diagram":
         return _diagram(args)
     if args.command == "analyze-text":
-        return analyze_text.run(args)
+        return analysis_commands.analyze_text(args)  # the model when configured
     settings = _read_settings()
     if settings is None:
         return 2

@@ -11,17 +11,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from admin import insights_page
 from cxbot.analysis_worker import AnalysisWorker
 from cxbot.analyst import Analyst
+from cxbot.analyze_text import book_from_file
 from cxbot.llm import DatabaseLedger, LanguageModel, ModelConfig
 from cxbot.probes import Prober
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
+from flows.analysis import ThemeBook, ThemeBookError, default_book
 from flows.registry import FlowRegistry
+from flows.safe_yaml import YamlError
 from storage.database import Sessions
 from storage.writes import Writer
 
@@ -56,11 +60,22 @@ def build(
         if config is None
         else LanguageModel(config, DatabaseLedger(sessions=sessions, writer=writer, clock=clock))
     )
-    analyst = Analyst(model)
+    analyst = Analyst(model, theme_book(settings.themes_file))
     worker = AnalysisWorker(
         sessions=sessions, writer=writer, registry=registry, analyst=analyst, clock=clock
     )
     return Intelligence(model, analyst, worker)
+
+
+def theme_book(path: Path | None) -> ThemeBook:
+    """The default themes, extended by an admin's file (a broken one: logged, not used)."""
+    if path is None:
+        return default_book()
+    try:
+        return book_from_file(path)
+    except (OSError, YamlError, ThemeBookError) as exc:
+        log.error("CXBOT_THEMES_FILE %s not used: %s", path, exc)
+        return default_book()
 
 
 def describe(intelligence: Intelligence) -> str:

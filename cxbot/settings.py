@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     step's static follow-up is asked (keep it under WeChat's 5-second window)."""
     analysis_poll_seconds: float = Field(default=5.0, gt=0, le=3600.0)
     """How often the analysis worker looks for new answers and cases to analyze."""
+    themes_file: Path | None = None
+    """A YAML file of words admins add to the themes, and themes of their own (the shape
+    `cxbot analyze-text --themes` reads); read when the process starts."""
     analysis_in_app: bool = True
     """Whether `cxbot serve` works the analysis queue itself (turn off when `cxbot worker`
     runs instead)."""
