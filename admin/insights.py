@@ -121,7 +121,10 @@ def sentiment_over_time(
             bucket[row.sentiment] += 1
     return [
         SentimentSlice(
-            ("≥ " if weekly else "") + day.isoformat(), c["positive"], c["neutral"], c["negative"]
+            ("≥ " if weekly else "") + max(day, since).isoformat(),
+            c["positive"],
+            c["neutral"],
+            c["negative"],
         )
         for day, c in buckets.items()
     ]
