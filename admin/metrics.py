@@ -72,7 +72,7 @@ def _check_range(start: date | None, end: date | None) -> None:
         raise HTTPException(422, "`from` is after `to`")
 
 
-def metrics_query(
+async def metrics_query(
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
     flow: Text = None,

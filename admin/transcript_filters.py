@@ -65,7 +65,7 @@ class ListQuery:
         return "?" + urlencode([*self.raw, *extra.items()])
 
 
-def list_query(
+async def list_query(
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
     flow: Text64 = None,

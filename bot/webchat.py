@@ -49,7 +49,7 @@ class WebChat:
     registry: FlowRegistry
     visitor_ids: VisitorIds
 
-    def bind(self, request: Request) -> None:
+    async def bind(self, request: Request) -> None:
         """Make this web chat the one `Chat` gives the request's route (a router dependency)."""
         request.state.webchat = self
 
@@ -141,7 +141,7 @@ def accepted_languages(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
-def current_chat(request: Request) -> WebChat:
+async def current_chat(request: Request) -> WebChat:
     """The web chat the router was built for."""
     chat: WebChat = request.state.webchat
     return chat
@@ -150,7 +150,7 @@ def current_chat(request: Request) -> WebChat:
 Chat = Annotated[WebChat, Depends(current_chat)]
 
 
-def visitor(request: Request, chat: Chat) -> str:
+async def visitor(request: Request, chat: Chat) -> str:
     """The visitor id from the cookie, when this server signed it; else 401."""
     ref = chat.visitor_ids.verify(request.cookies.get(COOKIE))
     if ref is None:
@@ -161,7 +161,7 @@ def visitor(request: Request, chat: Chat) -> str:
 Visitor = Annotated[str, Depends(visitor)]
 
 
-def known_flow(flow_id: str, chat: Chat) -> str:
+async def known_flow(flow_id: str, chat: Chat) -> str:
     """The flow id of the path, when such a flow is loaded; else 404."""
     if chat.registry.current(flow_id) is None:
         raise HTTPException(status_code=404, detail=f"no flow '{flow_id}'")

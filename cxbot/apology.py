@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channel import Incoming, Recipient, Reply
 from cxbot.greetings import sorry
 from cxbot.handoff import HandoffPolicy, open_case
-from cxbot.transcript import duplicate_reply, store_inbound, store_replies
+from cxbot.transcript import duplicate_reply, inbound_text, store_inbound, store_replies
 from flows import language as languages
 from storage import queries
 
@@ -45,11 +45,13 @@ async def apologize(
     if duplicate is not None:
         return replace(duplicate, recipient=recipient)
     conversation = await queries.open_conversation(session=session, customer_id=customer.id)
-    inbound_row = await store_inbound(
+    inbound_id = await store_inbound(
         session=session,
         customer_id=customer.id,
-        conversation=conversation,
+        conversation_id=conversation.id if conversation else None,
         incoming=incoming,
+        text=await inbound_text(session=session, conversation=conversation, incoming=incoming),
+        at=now,
     )
     language = (
         conversation.language
@@ -82,7 +84,7 @@ async def apologize(
         customer_id=customer.id,
         conversation_id=conversation_id,
         incoming=incoming,
-        reply_to_id=inbound_row.id,
+        reply_to_id=inbound_id,
         messages=[sorry(language)],
         now=now,
     )

@@ -28,7 +28,7 @@ from cxbot.history import history
 from cxbot.keyboards import obsolete_keyboard, tapped_old
 from cxbot.quiet import quiet_period_end
 from cxbot.recording import SLA, record_outcome, save_state
-from cxbot.transcript import duplicate_reply, store_inbound, store_replies
+from cxbot.transcript import duplicate_reply, inbound_text, store_inbound, store_replies
 from cxbot.turns import Turns
 from flows import engine
 from flows import language as languages
@@ -38,7 +38,7 @@ from flows.registry import FlowRegistry
 from flows.state import ConversationState, Outbound, Outcome
 from storage import queries
 from storage.database import TIMEOUT_SECONDS, Sessions, transaction
-from storage.models import Conversation, Customer, Message
+from storage.models import Conversation, Customer
 from storage.outages import unavailable
 from storage.sqlite_driver import inline
 from storage.writes import Writer
@@ -247,29 +247,24 @@ class ConversationService:
             turn.events.append((running.conversation.id, InterviewAbandoned("restarted")))
             running = None
         turn.conversation = running.conversation if running else turn.conversation
-        inbound_row = await store_inbound(
-            session=session,
-            customer_id=customer_id,
-            conversation=turn.conversation,
-            incoming=incoming,
+        text = await inbound_text(
+            session=session, conversation=turn.conversation, incoming=incoming
         )
         if starting is not None:
             await self._start(session, turn, starting)
-            inbound_row.conversation_id = turn.conversation.id if turn.conversation else None
         elif running is not None:
             self._advance(turn, running)
         elif not turn.notes and (
             direct := direct_handoff.outcome(incoming, turn.customer, self.handoff.alerts, turn.at)
         ):
             await self._open_conversation(session, turn, direct_handoff.FLOW, direct)
-            inbound_row.conversation_id = turn.conversation.id if turn.conversation else None
         elif not turn.notes:
             turn.notes.append(
                 welcome(
                     self.registry, incoming.text, incoming.language_hint, turn.customer.language
                 )
             )
-        messages = await self._write(session, turn, inbound_row, now)
+        messages = await self._write(session, turn, text, now)
         return Reply(
             messages,
             conversation_id=turn.conversation.id if turn.conversation else None,
@@ -332,15 +327,24 @@ class ConversationService:
         )
 
     async def _write(
-        self, session: AsyncSession, turn: _Turn, inbound: Message, now: datetime
+        self, session: AsyncSession, turn: _Turn, text: str, now: datetime
     ) -> tuple[tuple[int, Outbound], ...]:
-        """Store the outcome (answers, escalations, events) and the replies."""
+        """Store the customer's message (in the conversation it ended up in), the outcome
+        (answers, escalations, events) and the replies."""
         customer_id = turn.customer.id
         assert customer_id is not None
         conversation, outcome = turn.conversation, turn.outcome
+        inbound_id = await store_inbound(
+            session=session,
+            customer_id=customer_id,
+            conversation_id=conversation.id if conversation else None,
+            incoming=turn.incoming,
+            text=text,
+            at=now,
+        )
         if outcome is not None and conversation is not None:
             turn.events.extend((conversation.id, e) for e in outcome.events)
-            record_outcome(
+            await record_outcome(
                 session=session,
                 conversation=conversation,
                 outcome=outcome,
@@ -356,13 +360,12 @@ class ConversationService:
                 at=turn.at,
             )
             turn.notes[:0] = [wait] if wait else []  # the wait, right after the handoff text
-        await session.flush()
         messages, turn.held_since = await store_replies(
             session=session,
             customer_id=customer_id,
             conversation_id=conversation.id if conversation else None,
             incoming=turn.incoming,
-            reply_to_id=inbound.id,
+            reply_to_id=inbound_id,
             messages=[*(outcome.outbound if outcome else ()), *turn.notes],
             now=now,
         )

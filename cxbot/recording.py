@@ -9,7 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.events import AnswerRecorded, MetricRecorded
 from flows.state import ConversationState, Outcome
-from storage.models import Answer, Conversation
+from storage import turn_rows
+from storage.models import Conversation
 
 SLA = {
     "urgent": timedelta(minutes=15),
@@ -21,41 +22,43 @@ SLA = {
 the `sla_*` settings; see cxbot/handoff.py)."""
 
 
-def record_outcome(
+async def record_outcome(
     *,
     session: AsyncSession,
     conversation: Conversation,
     outcome: Outcome,
     at: datetime,
 ) -> None:
-    """Add an Answer row per recorded answer (with its metric); cases are opened by
+    """Insert an Answer row per recorded answer (with its metric); cases are opened by
     `cxbot.handoff.open_cases`."""
     assert conversation.id is not None
     metrics = {e.step_id: e for e in outcome.events if isinstance(e, MetricRecorded)}
+    rows = []
     for event in outcome.events:
         if isinstance(event, AnswerRecorded):
             metric = metrics.get(event.step_id)
             text = None if metric or event.value is None else str(event.value)
-            session.add(
-                Answer(
-                    conversation_id=conversation.id,
-                    flow_id=conversation.flow_id,
-                    step_id=event.step_id,
-                    variable=event.variable,
-                    metric=metric.metric if metric else None,
-                    score=metric.value if metric else None,
-                    scale_low=metric.low if metric else None,
-                    scale_high=metric.high if metric else None,
-                    text=text,
-                    channel=conversation.channel,
-                    language=outcome.state.language,
-                    touchpoint=conversation.touchpoint,
-                    journey_stage=conversation.journey_stage,
-                    created_at=at,
-                )
+            rows.append(
+                {
+                    "conversation_id": conversation.id,
+                    "flow_id": conversation.flow_id,
+                    "step_id": event.step_id,
+                    "variable": event.variable,
+                    "metric": metric.metric if metric else None,
+                    "score": metric.value if metric else None,
+                    "scale_low": metric.low if metric else None,
+                    "scale_high": metric.high if metric else None,
+                    "text": text,
+                    "channel": conversation.channel,
+                    "language": outcome.state.language,
+                    "touchpoint": conversation.touchpoint,
+                    "journey_stage": conversation.journey_stage,
+                    "created_at": at,
+                }
             )
             if conversation.answered_at is None:
                 conversation.answered_at = at
+    await turn_rows.add_answers(session=session, rows=rows)
 
 
 def save_state(

@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.channel import Incoming, Reply, pseudonym
 from cxbot.envelopes import outbound_from_row, outbound_payload
 from flows.state import Outbound
-from storage import outbox, queries
-from storage.models import Conversation, Message
+from storage import outbox, queries, turn_rows
+from storage.models import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +37,12 @@ async def duplicate_reply(
     """
     if incoming.platform_message_id is None:
         return None
-    seen = await queries.find_inbound(
+    seen = await turn_rows.seen_inbound(
         session=session,
         channel=incoming.channel,
         platform_message_id=incoming.platform_message_id,
     )
-    if seen is None or seen.id is None:
+    if seen is None:
         return None
     if seen.customer_id != customer_id:
         # the same platform id from someone else: never hand them another customer's reply
@@ -53,7 +53,7 @@ async def duplicate_reply(
         )
         return Reply((), duplicate=True, customer_id=customer_id)
     if incoming.request_digest is not None and (
-        (seen.payload or {}).get("request") != incoming.request_digest
+        seen.payload.get("request") != incoming.request_digest
     ):
         return Reply((), duplicate=True, customer_id=customer_id, refused="conflict")
     rows = await queries.replies_to(session=session, message_id=seen.id)
@@ -83,37 +83,47 @@ async def duplicate_reply(
     )
 
 
-async def store_inbound(
-    *,
-    session: AsyncSession,
-    customer_id: int,
-    conversation: Conversation | None,
-    incoming: Incoming,
-) -> Message:
-    """The customer's message as a transcript row (a tapped button shows its label; an API
-    start is a `system` row, not words the customer said)."""
-    text = (
+async def inbound_text(
+    *, session: AsyncSession, conversation: Conversation | None, incoming: Incoming
+) -> str:
+    """What the customer's message shows in the transcript (a tapped button shows its
+    label; an API start is a `system` row, not words the customer said)."""
+    return (
         ("(started through the API)" if incoming.kind == "trigger" else "")
         or incoming.text
         or (f"/{incoming.command}" if incoming.command else "")
         or await _button_label(session, conversation, incoming.button)
     )
+
+
+async def store_inbound(
+    *,
+    session: AsyncSession,
+    customer_id: int,
+    conversation_id: int | None,
+    incoming: Incoming,
+    text: str,
+    at: datetime,
+) -> int:
+    """The customer's message as a transcript row, in the conversation it ended up in; its
+    id."""
     details = (
         ("button", incoming.button),
         ("command", incoming.command),
         ("request", incoming.request_digest),
     )
-    return queries.add_message(
-        session=session,
-        customer_id=customer_id,
-        conversation_id=conversation.id if conversation else None,
-        channel=incoming.channel,
-        direction="in",
-        author="system" if incoming.kind == "trigger" else "customer",
-        text=text,
-        payload={key: value for key, value in details if value},
-        platform_message_id=incoming.platform_message_id,
-    )
+    row = {
+        "customer_id": customer_id,
+        "conversation_id": conversation_id,
+        "channel": incoming.channel,
+        "direction": "in",
+        "author": "system" if incoming.kind == "trigger" else "customer",
+        "text": text,
+        "payload": {key: value for key, value in details if value},
+        "platform_message_id": incoming.platform_message_id,
+    }
+    (inbound_id,) = await turn_rows.add_messages(session=session, rows=[row], at=at)
+    return inbound_id
 
 
 async def _button_label(
@@ -122,8 +132,8 @@ async def _button_label(
     """What the tapped button said (the transcript shows "9", not an empty message)."""
     if payload is None or conversation is None or conversation.id is None:
         return ""
-    for row in await queries.recent_outbound(session=session, conversation_id=conversation.id):
-        for button in (row.payload or {}).get("buttons", []):
+    for sent in await turn_rows.button_payloads(session=session, conversation_id=conversation.id):
+        for button in sent.get("buttons", []):
             if button.get("payload") == payload:
                 return str(button.get("label", ""))
     return ""
@@ -147,27 +157,24 @@ async def store_replies(
     inline = incoming.replies == "inline"
     queued = bool(messages) and not inline
     queued = queued and await outbox.unsent_to(session=session, customer_id=customer_id)
-    rows = []
-    for message in messages:
-        row = queries.add_message(
-            session=session,
-            customer_id=customer_id,
-            conversation_id=conversation_id,
-            channel=incoming.channel,
-            direction="out",
-            author="bot",
-            text=message.text,
-            payload={**outbound_payload(message), **({"via": "inline"} if inline else {})},
-            reply_to_id=reply_to_id,
-            delivery_state="sent" if inline else "pending" if queued else "sending",
-        )
-        row.created_at = now
-        if inline:
-            row.sent_at = now
-        elif not queued:
-            row.claimed_at = now
-            row.attempts = 1
-        rows.append(row)
-    await session.flush()
+    rows = [
+        {
+            "customer_id": customer_id,
+            "conversation_id": conversation_id,
+            "channel": incoming.channel,
+            "direction": "out",
+            "author": "bot",
+            "text": message.text,
+            "payload": {**outbound_payload(message), **({"via": "inline"} if inline else {})},
+            "reply_to_id": reply_to_id,
+            "delivery_state": "sent" if inline else "pending" if queued else "sending",
+            "sent_at": now if inline else None,
+            "claimed_at": None if inline or queued else now,
+            "attempts": 0 if inline or queued else 1,
+        }
+        for message in messages
+    ]
+    ids = await turn_rows.add_messages(session=session, rows=rows, at=now)
     held = now if rows and not inline and not queued else None
-    return tuple((row.id or 0, outbound_from_row(row)) for row in rows), held
+    sent = (Outbound(m.text, m.buttons, m.hint, m.step_id) for m in messages)
+    return tuple(zip(ids, sent, strict=True)), held

@@ -130,7 +130,8 @@ async def insert_events(
             {"conversation_id": ref, "name": name, "data": data, "created_at": at}
             for ref, name, data in events
         ]
-        await session.exec(insert(Event), params=rows)
+        # Core, on the session's connection: no ORM bulk-insert machinery, no autoflush
+        await (await session.connection()).execute(insert(Event.__table__), rows)  # type: ignore[attr-defined]
 
 
 async def get_flow_source(*, session: AsyncSession, flow_id: str, version: str) -> str | None:

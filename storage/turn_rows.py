@@ -1,0 +1,121 @@
+"""The rows one inbound message adds, written as Core statements (issue 13).
+
+Handling a message inserts a transcript row for what came in, one per reply, the answers and
+the events. Through the ORM each of those is an object built, tracked and flushed by the unit
+of work, which cost more CPU than the database's own work; here each kind is one statement
+built from plain dicts (the replies in one multi-row INSERT … RETURNING), on the session's own
+connection and transaction. The search index (`storage/search_index.py`) is filled here for
+these rows, as the ORM's flush events fill it for rows added through the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Table, insert, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import search_index
+from storage.models import Answer, Message, SearchTerm
+
+MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
+ANSWER: Table = Answer.__table__  # type: ignore[attr-defined]
+SEARCH: Table = SearchTerm.__table__  # type: ignore[attr-defined]
+
+_MESSAGE_DEFAULTS: dict[str, Any] = {
+    "conversation_id": None,
+    "platform_message_id": None,
+    "reply_to_id": None,
+    "payload": {},
+    "delivery_state": "received",
+    "claimed_at": None,
+    "retry_at": None,
+    "attempts": 0,
+    "error": None,
+    "sent_at": None,
+}
+
+
+class Seen(NamedTuple):
+    """An inbound message received before under the same platform id."""
+
+    id: int
+    customer_id: int
+    conversation_id: int | None
+    payload: dict[str, Any]
+
+
+async def seen_inbound(
+    *, session: AsyncSession, channel: str, platform_message_id: str
+) -> Seen | None:
+    """The inbound message already stored under this platform id (a redelivery), if any."""
+    statement = select(
+        MESSAGE.c.id, MESSAGE.c.customer_id, MESSAGE.c.conversation_id, MESSAGE.c.payload
+    ).where(
+        MESSAGE.c.channel == channel,
+        MESSAGE.c.direction == "in",
+        MESSAGE.c.platform_message_id == platform_message_id,
+    )
+    row = (await (await session.connection()).execute(statement)).first()
+    return None if row is None else Seen(row[0], row[1], row[2], row[3] or {})
+
+
+async def button_payloads(
+    *, session: AsyncSession, conversation_id: int, limit: int = 5
+) -> list[dict[str, Any]]:
+    """The payloads of the last messages sent in a conversation, newest first."""
+    statement = (
+        select(MESSAGE.c.payload)
+        .where(MESSAGE.c.conversation_id == conversation_id, MESSAGE.c.direction == "out")
+        .order_by(MESSAGE.c.id.desc())
+        .limit(limit)
+    )
+    result = await (await session.connection()).execute(statement)
+    return [payload or {} for (payload,) in result]
+
+
+async def add_messages(
+    *, session: AsyncSession, rows: Sequence[Mapping[str, Any]], at: datetime
+) -> list[int]:
+    """Insert transcript rows (keys as `Message`'s columns; defaults as the model's) in one
+    statement; their ids in the order given. A customer's words with a conversation are
+    indexed for search."""
+    if not rows:
+        return []
+    values = [{**_MESSAGE_DEFAULTS, "created_at": at, **row} for row in rows]
+    connection = await session.connection()
+    statement = insert(MESSAGE).returning(MESSAGE.c.id, sort_by_parameter_order=True)
+    if len(values) == 1:
+        ids = [(await connection.execute(statement, values[0])).scalar_one()]
+    else:
+        ids = list((await connection.execute(statement, values)).scalars())
+    words: dict[int, list[str]] = {}
+    for value in values:
+        customers = value["direction"] == "in" and value["author"] == "customer"
+        if customers and value["conversation_id"] is not None:
+            words.setdefault(value["conversation_id"], []).append(value["text"])
+    if words:
+        await connection.run_sync(_index, words)
+    return ids
+
+
+async def add_answers(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert answers (keys as `Answer`'s columns) in one statement; open answers' text is
+    indexed for search."""
+    if not rows:
+        return
+    connection = await session.connection()
+    await connection.execute(insert(ANSWER), [dict(row) for row in rows])
+    words: dict[int, list[str]] = {}
+    for row in rows:
+        if row.get("text"):
+            words.setdefault(row["conversation_id"], []).append(row["text"])
+    if words:
+        await connection.run_sync(_index, words)
+
+
+def _index(connection: Connection, words: dict[int, list[str]]) -> None:
+    for conversation_id, texts in words.items():
+        search_index.insert_terms(connection, SEARCH, conversation_id, texts)
