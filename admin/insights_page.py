@@ -17,9 +17,9 @@ from starlette.responses import Response
 from admin import insights
 from admin.access import Principal, page_role
 from admin.rendering import language_of, render
-from storage import analysis, model_usage
+from storage import analysis, dashboard, model_usage
 from storage.database import Sessions, reading
-from storage.insights import AnalyzedAnswer, analyzed
+from storage.insights import FILTERS, AnalyzedAnswer, analyzed
 
 PAGE = "/admin/insights"
 DEFAULT_DAYS = 30
@@ -41,12 +41,16 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class Period:
-    """The filters: the days (UTC, both included) and a flow."""
+    """The filters: the days (UTC, both included), and flow, touchpoint, journey stage,
+    channel and language as on the dashboard."""
 
     since: date
     until: date
-    flow: str | None = None
+    filters: tuple[tuple[str, str], ...] = ()
     ignored: tuple[str, ...] = ()
+
+    def chosen(self, name: str) -> str:
+        return dict(self.filters).get(name, "")
 
     @property
     def bounds(self) -> tuple[datetime, datetime]:
@@ -54,11 +58,10 @@ class Period:
         return start, datetime.combine(self.until + timedelta(days=1), time(), tzinfo=UTC)
 
     def query(self) -> dict[str, str]:
-        found = {"from": self.since.isoformat(), "to": self.until.isoformat()}
-        return found | ({"flow": self.flow} if self.flow else {})
+        return {"from": self.since.isoformat(), "to": self.until.isoformat(), **dict(self.filters)}
 
 
-def period_of(request: Request, today: date, flows: list[str]) -> Period:
+def period_of(request: Request, today: date, options: Mapping[str, list[str]]) -> Period:
     """The period from the query string; what cannot be understood is named and left out."""
     ignored: list[str] = []
 
@@ -77,11 +80,14 @@ def period_of(request: Request, today: date, flows: list[str]) -> Period:
     if since > until or (until - since).days >= MAX_DAYS:
         ignored.append("from")
         since = until - timedelta(days=DEFAULT_DAYS - 1)
-    flow = request.query_params.get("flow") or None
-    if flow is not None and flow not in flows:
-        ignored.append("flow")
-        flow = None
-    return Period(since, until, flow, tuple(ignored))
+    filters = []
+    for name in FILTERS:
+        value = request.query_params.get(name) or ""
+        if value and value not in options.get(name, []):
+            ignored.append(name)
+        elif value:
+            filters.append((name, value))
+    return Period(since, until, tuple(filters), tuple(ignored))
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,8 @@ class InsightsPage:
     """What insights.html shows."""
 
     period: Period
-    flows: list[str]
+    options: Mapping[str, list[str]]
+    """Every value each filter can take."""
     analyzed: int
     themes: list[insights.ThemeFigure]
     sentiment: list[insights.SentimentSlice]
@@ -105,7 +112,6 @@ def router(
     clock: Callable[[], datetime],
     labels: Callable[[str], Mapping[str, str]],
     model: ModelInfo,
-    flow_ids: Callable[[], list[str]],
 ) -> APIRouter:
     """The insights pages; `labels(language)` gives each theme key's label."""
     pages = APIRouter(include_in_schema=False)
@@ -114,14 +120,18 @@ def router(
         since, until = period.bounds
         async with reading(sessions) as session:
             return await analyzed(
-                session=session, since=since, until=until, flow_id=period.flow, theme=theme
+                session=session, since=since, until=until, filters=dict(period.filters), theme=theme
             )
+
+    async def options() -> dict[str, list[str]]:
+        async with reading(sessions) as session:
+            return await dashboard.filter_values(session=session)
 
     @pages.get(PAGE)
     async def insights_page(request: Request, principal: Viewer) -> Response:
         """Themes, their effect on NPS, sentiment over time, the detractors' digest."""
-        flows = flow_ids()
-        period = period_of(request, clock().date(), flows)
+        choices = await options()
+        period = period_of(request, clock().date(), choices)
         rows = await rows_of(period)
         names = labels(language_of(request))
         usage: list[model_usage.DayUsage] = []
@@ -133,7 +143,7 @@ def router(
                 jobs = await analysis.counts(session=session)
         page = InsightsPage(
             period=period,
-            flows=flows,
+            options=choices,
             analyzed=len(rows),
             themes=insights.theme_figures(rows, names),
             sentiment=insights.sentiment_over_time(rows, period.since, period.until),
@@ -147,8 +157,7 @@ def router(
     @pages.get(PAGE + "/themes/{key}")
     async def theme_answers(request: Request, _agent: Agent, key: ThemeKey) -> Response:
         """The answers citing one theme in the period, newest first."""
-        flows = flow_ids()
-        period = period_of(request, clock().date(), flows)
+        period = period_of(request, clock().date(), await options())
         rows = await rows_of(period, theme=key)
         names = labels(language_of(request))
         context = {"period": period, "key": key, "label": names.get(key, key), "rows": rows[:500]}

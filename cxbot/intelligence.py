@@ -109,7 +109,6 @@ def install(app: FastAPI, runtime: Runtime) -> Intelligence:
                 intelligence.model.name if intelligence.model else None,
                 settings.llm_daily_tokens,
             ),
-            flow_ids=lambda: sorted(loaded.flow.id for loaded in runtime.registry.all()),
         )
     )
     if intelligence.model is not None:

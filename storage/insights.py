@@ -9,8 +9,10 @@ score tallies stay on the dashboard's trigger-kept tables.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import aliased
 from sqlmodel import and_, col, select
@@ -19,6 +21,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.analysis_tables import AnswerAnalysis
 from storage.models import Answer
 
+FILTERS: dict[str, Any] = {
+    "flow": Answer.flow_id,
+    "touchpoint": Answer.touchpoint,
+    "journey_stage": Answer.journey_stage,
+    "channel": Answer.channel,
+    "language": Answer.language,
+}
+"""The filters the page offers, as on the dashboard, and the answer's column for each."""
 LIMIT = 20_000
 """The most analyzed answers one page counts (the newest of the period)."""
 
@@ -44,12 +54,13 @@ async def analyzed(
     session: AsyncSession,
     since: datetime,
     until: datetime,
-    flow_id: str | None = None,
+    filters: Mapping[str, str] | None = None,
     theme: str | None = None,
     limit: int = LIMIT,
 ) -> list[AnalyzedAnswer]:
-    """The analyzed open answers made in [since, until), newest first (those citing `theme`
-    only, when given; the theme filter is applied to the rows read)."""
+    """The analyzed open answers made in [since, until), newest first, matching `filters`
+    (flow, touchpoint, journey_stage, channel, language); those citing `theme` only, when
+    given (applied to the rows read)."""
     nps = aliased(Answer)
     statement = (
         select(Answer, AnswerAnalysis, nps.score)
@@ -62,8 +73,8 @@ async def analyzed(
         .order_by(col(Answer.created_at).desc(), col(Answer.id).desc())
         .limit(limit)
     )
-    if flow_id:
-        statement = statement.where(col(Answer.flow_id) == flow_id)
+    for name, value in (filters or {}).items():
+        statement = statement.where(col(FILTERS[name]) == value)
     rows = await session.exec(statement)
     found: list[AnalyzedAnswer] = []
     seen: set[int] = set()

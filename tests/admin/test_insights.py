@@ -95,6 +95,16 @@ async def test_the_page_shows_hand_counted_figures_by_role(app: FastAPI) -> None
     assert "done 4" in page
 
 
+async def test_the_page_filters_like_the_dashboard(app: FastAPI) -> None:
+    await analyzed_app(app)
+    viewer = await signed_in(app, "vic", "viewer")
+    web = (await viewer.get("/admin/insights?lang=en&channel=web&flow=nps&language=zh")).text
+    assert "4 open answers analyzed" in web
+    assert '<option value="web" selected>' in web
+    english = (await viewer.get("/admin/insights?lang=en&language=en")).text
+    assert "0 open answers analyzed" in english or "not understood" in english
+
+
 async def test_tokens_per_day_are_shown_to_admins(app: FastAPI) -> None:
     async with app.state.runtime.service.writer.transaction() as session:
         today = datetime.now(UTC).date().isoformat()
