@@ -115,8 +115,13 @@ class AnalysisWorker:
         return wanted
 
     async def scan(self) -> int:
-        """Queue the open answers and cases made since the last scan."""
+        """Queue the open answers and cases made since the last scan (a read first: the
+        write transaction only when there is something new)."""
         now = self.clock()
+        async with transaction(self.sessions) as session:
+            news = await queue.anything_new(session=session, names=tuple(queue.CURSORS))
+        if not news:
+            return 0
         async with self.writer.transaction() as session:
             ids = await queue.new_ids(session=session, name="analysis-answers", now=now)
             refs = await queue.text_answers(session=session, ids=ids) if ids else []
@@ -126,8 +131,10 @@ class AnalysisWorker:
                 ref_ids=await self._open_answers(session, refs),
                 now=now,
             )
+            # the cursor moves without a model too: configuring one later does not
+            # summarize every case since the upgrade (`cxbot analyze --since` does, on purpose)
+            cases = await queue.new_ids(session=session, name="analysis-summaries", now=now)
             if self.summarizes:
-                cases = await queue.new_ids(session=session, name="analysis-summaries", now=now)
                 queued += await queue.enqueue(
                     session=session, kind="summary", ref_ids=cases, now=now
                 )

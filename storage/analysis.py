@@ -45,6 +45,19 @@ class AnswerRef:
     step_id: str
 
 
+async def anything_new(*, session: AsyncSession, names: Sequence[str]) -> bool:
+    """Whether a scan would find something: a row past a cursor, a hole to look for, or a
+    cursor not made yet (a read; two index look-ups per cursor)."""
+    for name in names:
+        cursor = await session.get(EventCursor, name)
+        if cursor is None or cursor.holes:
+            return True
+        newest = (await session.exec(select(func.max(col(CURSORS[name]))))).one()
+        if newest is not None and int(newest) > cursor.last_id:
+            return True
+    return False
+
+
 async def new_ids(
     *, session: AsyncSession, name: str, now: datetime, limit: int = 500
 ) -> list[int]:

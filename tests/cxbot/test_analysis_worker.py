@@ -211,3 +211,13 @@ async def test_analyze_since_redo_reruns_what_was_analyzed(
     async with transaction(service.sessions) as session:
         answers = (await session.exec(select(Answer))).all()
     assert len(answers) == 2  # the score and the reason: one analysis, of the reason
+
+
+async def test_a_model_configured_later_does_not_summarize_old_cases(
+    service: ConversationService, customer: Customer, fake: FakeOpenAI
+) -> None:
+    await detractor(customer)
+    assert await worker_for(service, None).scan() == 1  # the answer; the case is passed over
+    later = worker_for(service, fake)
+    assert await later.scan() == 0
+    assert await jobs(service) == [("answer", "pending")]
