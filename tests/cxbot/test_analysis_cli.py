@@ -11,6 +11,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from cxbot.cli import main
 from cxbot.conversations import ConversationService
 from tests.conftest import START, Customer, sqlite_url
 from tests.serve_process import until
@@ -69,8 +72,13 @@ async def test_analyze_since_and_redo(
     assert out.startswith("queued 0, analyzed 0")  # analyzed already
     status, out, _ = await cli(db_path, "analyze", "--since", since, "--redo")
     assert out.startswith("queued 2, analyzed 2")
-    status, _, err = await cli(db_path, "analyze", "--since", "last week")
-    assert status == 2 and "is not a date" in err
+
+
+def test_a_since_that_is_no_date_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["analyze", "--since", "last week"])
+    assert exited.value.code == 2
+    assert "'last week' is not a date" in capsys.readouterr().err
 
 
 async def test_the_worker_analyzes_new_answers_until_stopped(

@@ -1,6 +1,6 @@
 """`cxbot analyze-text` with a model configured reads each answer with it (the real command,
-the real client, the fake endpoint; tokens counted in the database's daily budget), and
-without one with the offline analyzer; CXBOT_THEMES_FILE extends the app's themes."""
+the real client, the fake endpoint; tokens counted in the database's daily budget; without one,
+test_analyze_text.py runs the offline command); CXBOT_THEMES_FILE extends the app's themes."""
 
 from __future__ import annotations
 
@@ -66,14 +66,6 @@ async def test_the_command_reads_with_the_model_when_configured(
         assert connection.execute("SELECT model, calls FROM model_usage").fetchall() == [
             ("fake-model", 2)
         ]
-
-
-async def test_without_a_model_the_offline_analyzer_answers(
-    fake: FakeOpenAI, tmp_path: Path
-) -> None:
-    rows = await analyze_text({"CXBOT_LLM_MODEL": ""}, "快递太慢了\n", tmp_path)
-    assert rows == [{"themes": ["delivery"], "sentiment": "negative"}]
-    assert fake.requests == []
 
 
 def test_an_admins_themes_file_extends_the_book(
