@@ -67,6 +67,7 @@ def cells(html: str, theme: str) -> list[str]:
     ]
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 async def test_the_page_shows_hand_counted_figures_by_role(app: FastAPI) -> None:
     await analyzed_app(app)
     viewer = await signed_in(app, "vic", "viewer")
@@ -95,6 +96,7 @@ async def test_the_page_shows_hand_counted_figures_by_role(app: FastAPI) -> None
     assert "done 4" in page
 
 
+@pytest.mark.backends("sqlite", "postgresql")
 async def test_the_page_filters_like_the_dashboard(app: FastAPI) -> None:
     await analyzed_app(app)
     viewer = await signed_in(app, "vic", "viewer")
