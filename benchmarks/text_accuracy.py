@@ -6,7 +6,8 @@
 Prints theme micro-F1 (over theme keys), exact-set accuracy (the answer's whole theme set
 right, including "no theme") and sentiment accuracy, per part (`tuning`: the rules were
 tuned looking at these; `heldout`: written before the rules and never looked at while tuning —
-do not print its errors while tuning) and per language. With CXBOT_LLM_MODEL and
+do not print its errors while tuning; `fresh`: written after the rules were done, measured once)
+and per language. With CXBOT_LLM_MODEL and
 OPENAI_API_KEY or OPENAI_BASE_URL set, the model is measured too, through `llm`'s
 `cxbot.analyst.Analyst` (the hook is `_model_analyzer`); its tokens are counted in memory.
 """
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from flows.analysis import analyze  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "text_eval"
-PARTS = ("tuning", "heldout")
+PARTS = ("tuning", "heldout", "fresh")
 
 
 @dataclass(frozen=True)

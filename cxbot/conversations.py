@@ -36,11 +36,12 @@ from flows.events import Event, InterviewAbandoned, InterviewSkipped
 from flows.loader import LoadedFlow
 from flows.registry import FlowRegistry
 from flows.state import ConversationState, Outbound, Outcome
-from storage import queries
+from storage import queries, turn_rows
 from storage.database import TIMEOUT_SECONDS, Sessions, transaction
-from storage.models import Conversation, Customer
+from storage.models import Conversation
 from storage.outages import unavailable
 from storage.sqlite_driver import inline
+from storage.turn_rows import CustomerRow
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class _Turn:
 
     incoming: Incoming
     at: datetime
-    customer: Customer
+    customer: CustomerRow
     conversation: Conversation | None = None
     outcome: Outcome | None = None
     notes: list[Outbound] = field(default_factory=list)
@@ -192,10 +193,17 @@ class ConversationService:
             )
 
     async def _handle(self, session: AsyncSession, incoming: Incoming) -> Reply:
+        customer = await self._customer(session, incoming)
+        reply = await self._handle_turn(session, incoming, customer)
+        await turn_rows.save_customer(session=session, customer=customer)
+        return reply
+
+    async def _handle_turn(
+        self, session: AsyncSession, incoming: Incoming, customer: CustomerRow
+    ) -> Reply:
         now = self.clock()
-        turn = _Turn(incoming, incoming.at or now, await self._customer(session, incoming))
-        customer_id = turn.customer.id
-        assert customer_id is not None
+        turn = _Turn(incoming, incoming.at or now, customer)
+        customer_id = customer.id
         duplicate = await duplicate_reply(
             session=session,
             customer_id=customer_id,
@@ -294,17 +302,16 @@ class ConversationService:
                 turn.conversation = running.conversation
         return closing
 
-    async def _customer(self, session: AsyncSession, incoming: Incoming) -> Customer:
+    async def _customer(self, session: AsyncSession, incoming: Incoming) -> CustomerRow:
         """The customer, created on first contact, its row locked for this transaction."""
         # another process handling this customer's message goes first (PostgreSQL; a new
         # customer is not locked, but a second insert fails and the retry takes the lock)
-        return await queries.get_or_create_customer(
+        return await turn_rows.lock_customer(
             session=session,
             channel=incoming.channel,
             external_id=incoming.customer_ref,
             display_name=incoming.display_name,
             language=languages.normalize(incoming.language_hint),
-            lock=True,
         )
 
     def _advance(self, turn: _Turn, running: _Open) -> None:
@@ -332,7 +339,6 @@ class ConversationService:
         """Store the customer's message (in the conversation it ended up in), the outcome
         (answers, escalations, events) and the replies."""
         customer_id = turn.customer.id
-        assert customer_id is not None
         conversation, outcome = turn.conversation, turn.outcome
         inbound_id = await store_inbound(
             session=session,
@@ -378,7 +384,6 @@ class ConversationService:
 
     async def _running(self, session: AsyncSession, turn: _Turn) -> _Open | None:
         """The customer's open interview, closed first if its reply timeout has passed."""
-        assert turn.customer.id is not None
         conversation = await queries.open_conversation(
             session=session, customer_id=turn.customer.id
         )
@@ -456,7 +461,6 @@ class ConversationService:
             session=session, flow_id=flow.id, version=loaded.version, source=loaded.source
         ):
             self._stored_versions.add(key)  # committed before: no need to look again
-        assert customer.id is not None
         conversation = Conversation(
             customer_id=customer.id,
             channel=incoming.channel,

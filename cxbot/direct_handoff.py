@@ -18,7 +18,7 @@ from flows.events import EscalationRequested, Event, InterviewHandedOff, Intervi
 from flows.loader import LoadedFlow, load_text
 from flows.matching import DEFAULT_HANDOFF_KEYWORDS, AlertWords, matches_keyword
 from flows.state import ConversationState, Outbound, Outcome
-from storage.models import Customer
+from storage.turn_rows import CustomerRow
 
 FLOW_ID = "direct-handoff"
 SOURCE = f"""\
@@ -44,7 +44,7 @@ FLOW: LoadedFlow = load_text(SOURCE, file="<cxbot/direct_handoff.py>")
 
 
 def outcome(
-    incoming: Incoming, customer: Customer, alerts: AlertWords, at: datetime
+    incoming: Incoming, customer: CustomerRow, alerts: AlertWords, at: datetime
 ) -> Outcome | None:
     """The conversation to open for a message outside any interview that asks for a person
     or holds an alert word (None: it does neither)."""

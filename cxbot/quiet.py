@@ -9,15 +9,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from flows.loader import LoadedFlow
 from storage import queries
-from storage.models import Customer
+from storage.turn_rows import CustomerRow
 
 
 async def quiet_period_end(
-    session: AsyncSession, customer: Customer, starting: LoadedFlow | None, at: datetime
+    session: AsyncSession, customer: CustomerRow, starting: LoadedFlow | None, at: datetime
 ) -> datetime | None:
     """When the flow's quiet period for this customer ends, if they completed it within it;
     None when the flow may start."""
-    if starting is None or starting.flow.quiet_days <= 0 or customer.id is None:
+    if starting is None or starting.flow.quiet_days <= 0:
         return None
     period = timedelta(days=starting.flow.quiet_days)
     done = await queries.completed_since(

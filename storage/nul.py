@@ -38,7 +38,14 @@ def has_nul(value: Any) -> bool:
     if isinstance(value, dict):
         return any(has_nul(key) or has_nul(item) for key, item in value.items())
     if isinstance(value, list | tuple):
-        return any(has_nul(item) for item in value)
+        # a statement's parameters: mostly flat, so one loop and no call per parameter
+        for item in value:
+            if isinstance(item, str):
+                if NUL in item:
+                    return True
+            elif isinstance(item, list | tuple | dict) and has_nul(item):
+                return True
+        return False
     return False
 
 

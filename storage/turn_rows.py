@@ -11,18 +11,20 @@ these rows, as the ORM's flush events fill it for rows added through the ORM.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import search_index
-from storage.models import Answer, Message, SearchTerm
+from storage.models import Answer, Customer, Message, SearchTerm, utcnow
 
 MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
 ANSWER: Table = Answer.__table__  # type: ignore[attr-defined]
 SEARCH: Table = SearchTerm.__table__  # type: ignore[attr-defined]
+CUSTOMER: Table = Customer.__table__  # type: ignore[attr-defined]
 
 _MESSAGE_DEFAULTS: dict[str, Any] = {
     "conversation_id": None,
@@ -119,3 +121,73 @@ async def add_answers(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]
 def _index(connection: Connection, words: dict[int, list[str]]) -> None:
     for conversation_id, texts in words.items():
         search_index.insert_terms(connection, SEARCH, conversation_id, texts)
+
+
+@dataclass
+class CustomerRow:
+    """The customer a message comes from, as plain values; the handling transaction changes
+    `language` and `last_inbound_at` and `save_customer` writes what changed."""
+
+    id: int
+    display_name: str | None
+    language: str | None
+    last_inbound_at: datetime | None
+    stored: tuple[str | None, str | None, datetime | None] = (None, None, None)
+    """(display_name, language, last_inbound_at) as the database holds them."""
+
+
+async def lock_customer(
+    *,
+    session: AsyncSession,
+    channel: str,
+    external_id: str,
+    display_name: str | None,
+    language: str | None,
+) -> CustomerRow:
+    """The customer with this channel identity, created on first contact (a concurrent
+    creation fails the transaction with an IntegrityError: retry it); an existing row is
+    locked until the transaction ends (PostgreSQL; SQLite writes are serial anyway). A new
+    display name or language given replaces the stored one (written by `save_customer`)."""
+    connection = await session.connection()
+    statement = select(
+        CUSTOMER.c.id, CUSTOMER.c.display_name, CUSTOMER.c.language, CUSTOMER.c.last_inbound_at
+    ).where(CUSTOMER.c.channel == channel, CUSTOMER.c.external_id == external_id)
+    if connection.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    found = (await connection.execute(statement)).first()
+    if found is None:
+        values = {
+            "channel": channel,
+            "external_id": external_id,
+            "display_name": display_name,
+            "language": language,
+            "created_at": utcnow(),
+            "last_inbound_at": None,
+        }
+        new_id = (
+            await connection.execute(insert(CUSTOMER).returning(CUSTOMER.c.id), values)
+        ).scalar_one()
+        return CustomerRow(new_id, display_name, language, None, (display_name, language, None))
+    ref, stored_name, stored_language, last_inbound_at = found
+    return CustomerRow(
+        ref,
+        display_name or stored_name,
+        language or stored_language,
+        last_inbound_at,
+        (stored_name, stored_language, last_inbound_at),
+    )
+
+
+async def save_customer(*, session: AsyncSession, customer: CustomerRow) -> None:
+    """Write the customer's changed name, language and last contact (one UPDATE, or none)."""
+    now = (customer.display_name, customer.language, customer.last_inbound_at)
+    names = ("display_name", "language", "last_inbound_at")
+    changed = {
+        name: new for name, new, old in zip(names, now, customer.stored, strict=True) if new != old
+    }
+    if changed:
+        connection = await session.connection()
+        await connection.execute(
+            update(CUSTOMER).where(CUSTOMER.c.id == customer.id).values(**changed)
+        )
+        customer.stored = now

@@ -14,10 +14,17 @@ from flows.analysis.themes import ThemeBook, default_book
 
 Sentiment = Literal["positive", "neutral", "negative"]
 SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")
+MAX_CHARS = 2000
+"""Only the start of a longer text is read (an open answer is a few sentences)."""
 VAGUE_MAX_WORDS = 4
 """An answer with no theme and at most this many other words is vague ("不好", "meh")."""
 LONGEST_WORD = 6
 """A theme word or phrase spans at most this many tokens."""
+TOPIC_WITHOUT_VERDICT = -sentiment.NEUTRAL_BAND
+"""The score of an answer that names a topic but no verdict at all: in the labelled answers
+such answers were complaints two times in three ("窗口就开了一个", "the jacket fell apart")."""
+FACT_MIN_WORDS = 3
+"""...and a bare topic ("物流", "shipping") is not a fact told: it stays neutral."""
 DELIVERY = "delivery"
 WAIT = "wait"
 
@@ -49,6 +56,7 @@ def _index(book: ThemeBook) -> _Index:
             table.setdefault(key_of(word.lstrip("~")), set()).add(theme.key)
     known = [*strong, *weak, *sentiment.SCORES, *sentiment.NEGATORS, *sentiment.INTENSIFIERS]
     known += [*sentiment.DOWNTONERS, *sentiment.CONTRASTS, *lexicon.SLANG_EN.values()]
+    known += [*sentiment.EVENTS, *sentiment.CONTEXTUAL]
     return _Index(
         {k: frozenset(v) for k, v in strong.items()},
         {k: frozenset(v) for k, v in weak.items()},
@@ -118,13 +126,19 @@ def analyze(text: str, book: ThemeBook | None = None) -> TextAnalysis:
     """Themes (from `book`, the default book when None), sentiment and vagueness of `text`."""
     book = book or default_book()
     index = _index(book)
+    text = text[:MAX_CHARS]
     tokens = tokens_of(text, index.vocabulary)
     themes = _themes_of(tokens, index, book.keys())
-    reading = sentiment.read(tokens, normalize(text))
+    normalized = normalize(text)
+    reading = sentiment.read(tokens, normalized)
+    score = reading.score
+    told = len([token for token in tokens if token != SEPARATOR]) >= FACT_MIN_WORDS
+    if themes and told and not reading.verdicts and not sentiment.is_request(normalized):
+        score = TOPIC_WITHOUT_VERDICT  # "杯子有股塑料味": a topic told flatly is a complaint
     polarity: Sentiment = "neutral"
-    if reading.score >= sentiment.NEUTRAL_BAND:
+    if score >= sentiment.NEUTRAL_BAND:
         polarity = "positive"
-    elif reading.score <= -sentiment.NEUTRAL_BAND:
+    elif score <= -sentiment.NEUTRAL_BAND:
         polarity = "negative"
     return TextAnalysis(themes, polarity, _is_vague(tokens, themes))
 

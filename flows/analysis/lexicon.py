@@ -58,6 +58,25 @@ MORE_NEGATIVE_ZH = split_words(
     " 闪退了 收不到 没收到 不发货 不退 不给退 不给换 拖着 一拖再拖 遥遥无期 坑货 差到 好耐"
     " 咁耐 好慢 太慢"
 )
+LONG_TAIL_NEGATIVE_ZH = split_words(
+    "拖拖拉拉 磨磨蹭蹭 泡 泡水 泡了 湿 湿了 受潮 发潮 有待改进 有待提高 需要改进 没电 冇电 掉电"
+    " 充不进 发热 重启 自动重启 反应慢 反应迟钝 迟钝 不灵敏 不准确 误差 色差 褶皱 起皱 脱线 线头"
+    " 毛边 粗制滥造 偷工减料 变小 漏液 渗漏 断裂 松动 摇晃 味道大 甲醛 发黄 发黑 临期 坏果 烂果"
+    " 少件 缺件 缺货 断货 没货 发错货 延迟发货 迟迟 催了 一直催 投诉无门 推来推去 打太极"
+    " 模板回复 机器人 自动回复 找不到人工 挂机 强行挂断 骂人 给脸色 甩脸子 不理不睬 外行 业务不熟"
+    " 不熟练 手忙脚乱 混乱 没秩序 插队 蟑螂 虫子 异物 拉肚子 难以下咽 太咸 太甜 太油 油腻 没味道"
+    " 冷掉 份量少 量少 分量不足 不便宜 小贵 偏贵 性价比低 收费高 额外收费 隐藏费用 诱导 强制消费"
+    " 退不了 退不掉 取消不了 注销不了 解绑不了 门槛高 难懂 看不懂 搞不懂 不明确 模糊 含糊 说法不一"
+    " 互相矛盾 来回跑 人太多 太挤 爆满 等太久 不及时 迟缓 效率低 低效 误点 放鸽子 失约 不守时"
+    " 不负责任 醉了 一星 零分 负分 拉黑 劝退 避雷 踩雷 慎买 慎入 不建议 智商税 翻车 摔 摔坏"
+    " 有待加强 不满足 很失望 非常失望 太失望 差点 糟透 透顶 一般般吧"
+)
+LONG_TAIL_POSITIVE_ZH = split_words(
+    "明显 有效 见效 管用 好使 精准 正品 保真 饱满 香甜 脆 嫩 入味 地道 量大 包邮 免运费 当天到"
+    " 利落 爽快 干脆 痛快 大方 主动 踏实 简便 容易 易懂 明白 规范 有序 井井有条 温馨 明亮 高级"
+    " 质感好 手感好 皮实 强大 全面 爱了 绝了 yyds 太棒了 无限回购 必买 超预期 不赖 挺棒 真棒"
+    " 顶级 可以可以 优惠多 折扣大 送货上门 快速响应 响应快 回复快 处理快 效率高 速度快 很快"
+)
 NEUTRAL_ZH = split_words(
     "一般 一般般 还行 还可以 可以 凑合 马马虎虎 普通 普普通通 没感觉 说不上来 无所谓 无 没有"
     " 没什么 没意见 没什么意见 麻麻 麻麻哋 中规中矩 不好说 没什么特别 一般啦 还好 就那样 平平"
@@ -84,11 +103,28 @@ NEGATIVE_EN = split_words(
     " dismissive unprofessional clunky painful worse mistake problem issue tedious downhill"
     " waiting waited queue rubbish horrendous dreadful shocking pathetic joke"
 )
+LONG_TAIL_NEGATIVE_EN = split_words(
+    "restocking soggy mushy bland greasy undercooked overcooked burnt leaked leaking leaky cracked"
+    " scratched dented torn ripped stained faded flimsy wobbly noisy smelly stinks gross disgusting"
+    " filthy moldy expired spoiled incorrect stolen misdelivered overdue backordered unreachable"
+    " unanswered condescending impatient clueless careless sloppy lazy arrogant unfriendly"
+    " disrespectful hostile yelled scammy misleading deceptive shady outrageous steep exorbitant"
+    " hike surcharge freezes frozen freezing unresponsive outdated glitches errors bugs unusable"
+    " convoluted bureaucratic endless lengthy cumbersome redundant repetitive annoyed furious"
+    " livid appalled appalling letdown subpar underwhelming regret avoid beware"
+)
+LONG_TAIL_POSITIVE_EN = split_words(
+    "unbeatable bargain generous spotless crisp yummy juicy sturdy robust snappy swift zippy"
+    " flawless impeccable accommodating considerate thoughtful empathetic understanding caring warm"
+    " welcoming cheerful upbeat organized effortless sleek polished neat tidy roomy cozy comfy"
+    " spacious lifesaver thrilled delighted grateful appreciate appreciated"
+)
 NEUTRAL_EN = split_words("ok okay fine meh average alright so-so whatever n/a none nothing na")
 
 PHRASES: dict[str, float] = {
     # idioms whose meaning is not the sum of their words (checked before single words)
-    "没问题": 1, "没毛病": 1, "没得说": 1, "没话说": 1, "挑不出毛病": 1.5, "无可挑剔": 1.5,
+    "没问题": 1, "没毛病": 1, "没啥毛病": 1, "没得说": 1, "没话说": 1, "挑不出毛病": 1.5,
+    "无可挑剔": 1.5,
     "没什么问题": 1, "冇问题": 1, "没有问题": 1, "不错": 1, "不怎么样": -1, "不行": -1,
     "不好用": -1, "没用": -1, "投诉": -0.5, "道歉": 0.3, "不满": -1, "不爽": -1.5,
     "不靠谱": -1.5, "五星": 1.5,
@@ -110,21 +146,48 @@ PHRASES: dict[str, float] = {
     # frustration adverbs: a fact told with them is a complaint ("运费居然要二十块")
     "居然": -0.5, "竟然": -0.5, "总是": -0.5, "老是": -0.5, "一直": -0.5, "又": -0.5,
     "还得": -0.5, "还要": -0.5, "要自己": -0.5, "得自己": -0.5, "again": -0.5, "keeps": -0.5,
-    "always": -0.3, "even": -0.3,
+    "always": -0.3,
     # promptness: a fact told with them is praise ("到店马上就有人接待")
     "马上": 0.5, "立刻": 0.5, "立即": 0.5, "当场": 0.5, "第一时间": 0.5, "秒回": 1,
     "immediately": 1, "within minutes": 1, "in no time": 1, "same day": 0.5,
     "不如": -1, "不如预期": -1.5, "一言难尽": -1.5, "拉胯": -1.5, "好味": 1, "对得起": 1,
     "扣": -0.5, "自动扣费": -1, "自动续费": -0.5, "feels cheap": -1.5, "looks cheap": -1.5,
     "problem": -0.5, "issue": -0.5, "problems": -0.5, "issues": -0.5,
-    "超出预期": 1.5, "物有所值": 1.5, "一分钱一分货": 0, "不清楚": -0.8, "不一样": -0.5,
+    "没啥好说": 0, "没什么好说": 0, "没啥说的": 0, "没啥": 0, "一致": 0.5, "相符": 0.5,
+    "符合": 0.5, "gone up": -1, "went up": -1, "goes up": -1, "overcharged": -1.5,
+    "overcharge": -1.5, "overcharging": -1.5,
+    # emoji and faces (after NFKC and lower case)
+    **dict.fromkeys(split_words("👍 👌 😊 😀 😁 😄 😃 🙂 😍 🥰 ❤ 💯 🎉 👏 🌟 ⭐ 😘 💪 🤩 😋"), 1.0),
+    **dict.fromkeys(split_words(":) :-) :d =) ;) <3"), 1.0),
+    **dict.fromkeys(split_words("👎 😡 😠 🤬 😤 💩 😭 😢 😞 😔 🙄 😒 😩 😫 🤮 💔 😓"), -1.0),
+    **dict.fromkeys(split_words(":( :-( =("), -1.0),
+    **dict.fromkeys(split_words("😐 😑 🤷"), 0.0),
+    "可惜": -0.5, "遗憾": -0.5, "unfortunately": -0.5, "sadly": -0.5,
+    "被": -0.5,  # the adversative passive: 被扣, 被拒, 被骗
+    "涨": -1, "涨到": -1, "上涨": -1, "隐形消费": -1.5, "hidden": -1, "每次都": -0.5,
+    "一分钱一分货": 1, "说不上好": 0, "说不上坏": 0, "不好不坏": 0, "不好也不坏": 0,
+    "could not be happier": 2, "couldnt be happier": 2, "top notch": 1.5, "top-notch": 1.5,
+    "和气": 1, "爱答不理": -1.5, "开胶": -1.5, "精细": 1, "可怜": -1, "老样子": -1,
+    "弄好": 1, "不咋地": -1, "不咋样": -1, "跑腿": -0.5, "跑": -0.5,
+    "黑着脸": -1.5, "黑脸": -1, "死板": -1, "threw": -1, "thrown": -1, "shrank": -1.5,
+    "shrunk": -1.5, "出过问题": -1, "出过毛病": -1, "有过问题": -1, "等": -0.8,
+    "let down": -1.5, "fell short": -1.5, "below average": -1, "stay away": -2,
+    "exceeded expectations": 2, "above and beyond": 2, "a steal": 1.5, "mixed up": -1,
+    "never arrived": -1.5, "went above": 1.5,
+    "糟": -1, "失效": -1, "塑料味": -1, "老长": -1, "freeze": -1, "冻晒": -1,
+    "could have been better": -1, "couldve been better": -1, "呵呵": -1, "随到随办": 1.5,
+    "went out of her way": 2, "went out of his way": 2, "went out of their way": 2,
+    "out of their way": 1.5, "next day": 0.5, "the next day": 0.5, "第二天就": 0.5, "次日": 0.3,
+    "soft": 0.5, "premium": 1, "醒目": 1, "粘": -1, "蔫": -1, "蔫了": -1,
+    "超出预期": 1.5, "物有所值": 1.5, "不清楚": -0.8, "不一样": -0.5,
     "货不对板": -1.5, "下次再嚟": 1, "下次再来": 1, "下次会再来": 1,
 }  # fmt: skip
 
 NEGATORS = frozenset(
     split_words(
         "不 没 没有 无 未 别 非 毫无 从不 从没 从来没 并不 并没 并非 不是 不太 不怎么 不算 不会"
-        " 不用 没人 无法 未能 没能 还没 还未 从未 一直没 一直不 不要 不必 唔 冇 未有 唔系 唔算"
+        " 没啥 没什么 不用 没人 无法 未能 没能 还没 还未 从未 一直没 一直不 不要 不必 唔 冇 未有"
+        " 唔系 唔算"
         " not no never nobody nothing none hardly barely without dont doesnt didnt isnt wasnt"
         " werent arent cant cannot couldnt wont wouldnt shouldnt havent hasnt hadnt aint nor"
         " neither"
@@ -133,7 +196,7 @@ NEGATORS = frozenset(
 INTENSIFIERS: dict[str, float] = {
     word: 1.5
     for word in split_words(
-        "很 非常 太 超 超级 特别 极其 极 十分 真 真是 真的 好 挺 蛮 相当 格外 实在 巨 贼 老"
+        "很 非常 太 超 超级 特别 极其 极 十分 真 真是 真的 好 挺 蛮 相当 格外 实在 巨 贼"
         " 最 更 太过 过于 极度 好好 够 几 very so super really extremely too way totally"
         " absolutely incredibly highly truly quite most such"
     )
@@ -145,6 +208,8 @@ DOWNTONERS: dict[str, float] = {
         " slightly kinda kind-of somewhat little sometimes occasionally fairly"
     )
 }
+AFTER_INTENSIFIERS = split_words("极了 透了 死了 爆了 得很 得要死 到爆 极 透顶 晒 死 爆")
+"""Intensifiers that follow their word ("棒极了", "糟透了", "烦死了")."""
 CONTRASTS = frozenset(
     split_words(
         "但 但是 不过 可是 然而 就是 只是 可惜 唯一 but however yet except unfortunately sadly"
@@ -182,6 +247,7 @@ EVENTS = split_words(
     "到账 收到 到 回 回复 回电 更新 发货 退 退回 处理 到货 联系 接 接听 动静 下文 理 理睬"
     " arrived received came replied responded answered heard showed refunded delivered updated"
     " shipped called returned 说法 交代 解释 回音 消息 通知 know knew understand 敲门 打电话"
+    " 一样 来 发 送 gotten get got load loads fixing fix picked pick knocked knock"
 )
 """Things that should happen: saying nothing by themselves, their absence is a complaint
 ("退款还没到账", "refund never arrived")."""
@@ -191,7 +257,20 @@ COSTS = split_words(
 )
 """A clause about cost: 高 / high there is bad."""
 TIMES = split_words(
-    "时间 等待时间 等候时间 等 等了 排队 队 用时 耗时 花了 流程 手续 wait waiting line queue hold"
+    "时间 等待时间 等候时间 等 等了 排队 队 用时 耗时 花了 流程 手续 wait waiting line lines queue"
+    " queues hold"
     " time take takes took taking process"
 )
 """A clause about time: 长 / long there is bad."""
+MATERIALS = split_words(
+    "plastic material materials feels feel build made fabric 材质 做工 用料 手感"
+)
+"""A clause about what a thing is made of: cheap there is bad ("cheap plastic")."""
+COMPETITORS = split_words(
+    "别家 别人家 其他家 别的店 别的家 外面 出面 人家 同行 其他平台 别的平台 隔壁 隔壁店 对面"
+    " elsewhere competitor"
+    " competitors"
+)
+"""A clause about a competitor: its praise is our reproach ("同样的东西别家便宜一半")."""
+LEANING_POSITIVE = split_words("ok okay 可以 行 还行 fine")
+"""Lukewarm words that an intensifier makes praise ("很OK", "挺可以")."""

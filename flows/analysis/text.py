@@ -22,10 +22,31 @@ SEPARATOR = "|"
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _PIECES = re.compile(
-    rf"(?P<cjk>[{_CJK}]+)|(?P<latin>[a-z0-9][a-z0-9'’/+\-]*)|(?P<stop>[,.!?;:，。！？；：、…~～\n]+)"
+    rf"(?P<cjk>[{_CJK}]+)|(?P<face>[:;=]-?[()dp](?![a-z])|<3)|(?P<latin>[a-z0-9][a-z0-9'’/+\-]*)"
+    r"|(?P<emoji>[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50])|(?P<stop>[,.!?;:，。！？；：、…~～\n]+)"
 )
 _CJK_RUN = re.compile(rf"[{_CJK}]")
-_SUFFIXES = ("了", "的", "啦", "咗", "哋", "呢", "吧", "啊", "呀", "嘅", "喇", "咯", "哦", "嘛")
+_SUFFIXES = (
+    "极了",
+    "透了",
+    "死了",
+    "爆了",
+    "得很",
+    "了",
+    "的",
+    "啦",
+    "咗",
+    "哋",
+    "呢",
+    "吧",
+    "啊",
+    "呀",
+    "嘅",
+    "喇",
+    "咯",
+    "哦",
+    "嘛",
+)
 _lock = threading.Lock()
 
 
@@ -42,11 +63,40 @@ def normalize(text: str) -> str:
 
 
 class Vocabulary:
-    """The words the analyzer knows (lexicon, phrases, theme words), keyed without spaces."""
+    """The words the analyzer knows (lexicon, phrases, theme words), keyed without spaces,
+    with an index of the English ones by their one-letter deletions for typo lookups."""
 
     def __init__(self, words: Iterable[str]) -> None:
         self.keys = frozenset(key_of(word) for word in words)
         self.english = frozenset(w for w in self.keys if w.isascii() and w.isalpha())
+        self._deletions: dict[str, set[str]] = {}
+        for word in self.english:
+            if len(word) >= MIN_CORRECTED:
+                for variant in _deletions(word):
+                    self._deletions.setdefault(variant, set()).add(word)
+        self._corrected: dict[str, str | None] = {}
+
+    def correction(self, word: str) -> str | None:
+        """The known word a misspelt one stands for (one edit, two for long words), if one
+        is nearest; remembered (at most CORRECTIONS_KEPT)."""
+        if word not in self._corrected:
+            if len(self._corrected) >= CORRECTIONS_KEPT:
+                self._corrected.clear()
+            candidates: set[str] = set()
+            for variant in _deletions(word):
+                candidates |= self._deletions.get(variant, set())
+            self._corrected[word] = _closest(word, candidates)
+        return self._corrected[word]
+
+
+MIN_CORRECTED = 4
+"""Shorter words are never corrected (too many real words are one edit apart)."""
+MAX_CORRECTED = 20
+CORRECTIONS_KEPT = 10_000
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 def key_of(word: str) -> str:
@@ -70,6 +120,7 @@ def _tokenizer(custom: frozenset[str]) -> Any:
     return tokenizer
 
 
+@cache
 def base_vocabulary() -> frozenset[str]:
     """The CJK words jieba should keep whole: the lexicon's and the default themes'."""
     from flows.analysis.themes import DEFAULT_THEMES
@@ -77,6 +128,7 @@ def base_vocabulary() -> frozenset[str]:
     words: set[str] = set()
     words.update(lexicon.POSITIVE_ZH, lexicon.NEGATIVE_ZH, lexicon.NEUTRAL_ZH, lexicon.PHRASES)
     words.update(lexicon.MORE_POSITIVE_ZH, lexicon.MORE_NEGATIVE_ZH)
+    words.update(lexicon.LONG_TAIL_POSITIVE_ZH, lexicon.LONG_TAIL_NEGATIVE_ZH)
     words.update(lexicon.NEGATORS, lexicon.INTENSIFIERS, lexicon.DOWNTONERS)
     for theme in DEFAULT_THEMES:
         words.update(word.lstrip("~") for word in theme.words)
@@ -132,7 +184,9 @@ def _english(word: str, vocabulary: Vocabulary) -> list[str]:
             return [candidate]
     if len(word) < 4 or is_english_word(word):
         return [word]
-    return [_closest(word, vocabulary.english) or word]
+    if len(word) > MAX_CORRECTED:
+        return [word]
+    return [vocabulary.correction(word) or word]
 
 
 _ELONGATED = re.compile(r"(\w)\1{2,}")
@@ -153,13 +207,13 @@ def _english_frequencies() -> dict[str, int]:
     return dict(SpellChecker(language="en", distance=1).word_frequency.dictionary)
 
 
-def _closest(word: str, candidates: frozenset[str]) -> str | None:
+def _closest(word: str, candidates: set[str]) -> str | None:
     """The known word within one edit (two for long words) of a misspelt one, if unique."""
     limit = 1 if len(word) < 8 else 2
     best: list[str] = []
     best_distance = limit + 1
     for candidate in candidates:
-        if abs(len(candidate) - len(word)) > limit or len(candidate) < 4:
+        if abs(len(candidate) - len(word)) > limit or len(candidate) < MIN_CORRECTED:
             continue
         distance = _edit_distance(word, candidate, limit)
         if distance < best_distance:
@@ -195,6 +249,8 @@ def tokens_of(text: str, vocabulary: Vocabulary) -> list[str]:
                 tokens.extend(_split_compound(token, vocabulary.keys))
         elif match["latin"]:
             tokens.extend(_english(match["latin"], vocabulary))
+        elif match["emoji"] or match["face"]:
+            tokens.append(match["emoji"] or match["face"])
         elif tokens and tokens[-1] != SEPARATOR:
             tokens.append(SEPARATOR)
     return tokens

@@ -128,7 +128,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|costly|fee|fees"
         "|charge|charged|charges|overpriced|value for money|affordable|bill|billing|billed"
         "|discount|~deal|~worth|~value|ripoff|rip off|money|~paid|~pay|shipping cost|shipping fee"
-        "|delivery fee|delivery charge|shipping costs|delivery fees",
+        "|delivery fee|delivery charge|shipping costs|delivery fees"
+        "|overcharged|overcharge|overcharging|hidden fees|隐形消费|restocking fee",
     ),
     _theme(
         "staff",
@@ -160,7 +161,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|护肤品|quality|product|products|item|items|broke|broken|durable|defective|faulty"
         "|material"
         "|build|build quality|stopped working|taste|tasted|tasty|fresh|stale|food|meal|~damaged"
-        "|~cold|fabric|size|sizing|battery|screen|device|works|~worked",
+        "|~cold|fabric|size|sizing|battery|screen|device|works|~worked"
+        "|锅|碗|杯子|花|鲜花|枕头|被子|玩具|手艺",
     ),
     _theme(
         "wait",
@@ -173,7 +175,9 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|waiting|queue|queued|line"
         "|hold|on hold|respond|reply|replied|response"
         "|responses|right away|wait time|waiting time|~seen|~forever|callback"
-        "|call back|~slow to respond",
+        "|call back|~slow to respond"
+        "|lines|queues|long line|long lines"
+        "|随到随办|picked up the phone|pick up the phone",
     ),
     _theme(
         "resolution",
@@ -184,7 +188,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|说法|处理结果|赔偿|补偿|解决方案|理赔|赔付|处理方案|后续|没人管|resolve|resolved"
         "|~complaint|~complaints|compensation|solution|~case|escalate|escalated|resolution|solve"
         "|solved|fix|fixed|sorted|sort out|sorted out|handled"
-        "|~problem|~issue|~issues|~problems|follow up|follow-up|unresolved",
+        "|~problem|~issue|~issues|~problems|follow up|follow-up|unresolved"
+        "|报修|保修期内",
     ),
     _theme(
         "refund",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from time import perf_counter
 
 import pytest
 
@@ -287,6 +288,68 @@ def test_the_analysis_package_is_pure(path: Path) -> None:
     }
     assert imported & IMPURE == set()
     assert imported <= {"__future__", "flows", "jieba", "opencc", "spellchecker", "vaderSentiment",
-                        "importlib", "re", "unicodedata", "logging",
+                        "importlib", "itertools", "re", "unicodedata", "logging",
                         "threading", "warnings", "collections", "dataclasses", "functools",
                         "typing"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("👍", "positive"),
+        ("又坏了😡", "negative"),
+        ("收到了 :(", "negative"),
+        ("ok :)", "positive"),
+        ("😐", "neutral"),
+    ],
+)
+def test_emoji_and_faces_carry_sentiment(text: str, expected: str) -> None:
+    assert sentiment(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("运费居然要三十块", "negative"),  # a fact told with 居然 is a complaint
+        ("软件老是自动退出", "negative"),
+        ("一进门立刻有人招呼", "positive"),
+        ("比网上贵了快两百", "negative"),  # 快 before a number is "almost", not "fast"
+        ("客服回得很快，可惜没解决问题", "negative"),  # 解决问题 still says 解决
+        ("the fees went up again", "negative"),
+        ("the courier crushed the box", "negative"),  # crushed is a word, not "crashed"
+        ("i never heard back from them", "negative"),  # heard is not "hard"
+    ],
+)
+def test_facts_told_with_frustration_or_promptness(text: str, expected: str) -> None:
+    assert sentiment(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("好吃极了", "positive"),  # an intensifier after its word
+        ("烦死了", "negative"),
+        ("the agent handled it professionally", "positive"),  # professional + ly
+        ("arrived faster than i expected", "positive"),  # fast + er
+        ("the screen keeps freezing", "negative"),
+    ],
+)
+def test_intensifiers_after_the_word_and_english_inflections(text: str, expected: str) -> None:
+    assert sentiment(text) == expected
+
+
+def test_a_topic_told_without_any_verdict_reads_as_a_complaint_but_a_question_does_not() -> None:
+    assert analyze("快递员把包裹放在了楼下").sentiment == "negative"
+    assert analyze("the buttons moved to the bottom of the page").sentiment == "negative"
+    assert analyze("请问运费怎么算？").sentiment == "neutral"
+    assert analyze("how do i change my delivery address?").sentiment == "neutral"
+    assert analyze("一般般").sentiment == "neutral"  # no topic: a lukewarm verdict stays neutral
+
+
+def test_a_long_text_is_read_quickly_and_only_its_start() -> None:
+    analyze("warm 热身")
+    started = perf_counter()
+    words = " ".join(f"qz{i}xv" for i in range(3000))  # unknown words: typo lookups for each
+    assert analyze(words).sentiment == "neutral"
+    assert analyze("快递很慢。" * 3000).themes == ("delivery",)
+    assert perf_counter() - started < 2.0
