@@ -48,7 +48,7 @@ FLOW_MODELS: tuple[type[BaseModel], ...] = (
     Branch,
     *STEP_KINDS,
 )
-WRITTEN_ELSEWHERE = {"telegram.md", "wechat.md", "analysis.md"}
+WRITTEN_ELSEWHERE = {"telegram.md", "wechat.md"}
 """Channel pages written alongside these; links to them are checked once they exist."""
 
 
