@@ -93,9 +93,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        "DELETE FROM event_cursor WHERE name IN ('analysis-answers', 'analysis-summaries')"
-    )
+    op.execute("DELETE FROM event_cursor WHERE name IN ('analysis-answers', 'analysis-summaries')")
     op.drop_table("model_usage")
     op.drop_table("escalation_summary")
     op.drop_index("ix_answer_analysis_analyzed_at", table_name="answer_analysis")
