@@ -194,12 +194,14 @@ class AnalysisWorker:
                 raise  # the database: the pass stops; the lease hands the job on
             if not isinstance(exc, ModelUnavailable):
                 log.exception("analysis job %s (%s) failed", job.id, job.kind)
+            # our own words for the model's failures; a bug's message may quote anything
+            why = str(exc) if isinstance(exc, ModelUnavailable) else type(exc).__name__
             if job.attempts >= MAX_ATTEMPTS:
-                return await self._finish(job, "failed", error=str(exc) or type(exc).__name__)
+                return await self._finish(job, "failed", error=why)
             return await self._finish(
                 job,
                 "pending",
-                error=str(exc),
+                error=why,
                 retry_at=self.clock() + RETRY * 2 ** (job.attempts - 1),
             )
         return await self._finish(job, "done", result=result)
