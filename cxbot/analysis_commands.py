@@ -56,7 +56,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from cxbot.intelligence import build, describe
     from flows.registry import FlowRegistry
     from storage import analysis as queue
-    from storage.database import create_engine, create_sessions, transaction
+    from storage.database import create_engine, create_sessions, reading
     from storage.writes import Writer
 
     engine = create_engine(settings.database_url, timeout=settings.database_timeout_seconds)
@@ -90,7 +90,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             done, failed = done + worked.done, failed + worked.failed
             if not worked.done and not worked.failed:
                 break
-        async with transaction(sessions) as session:
+        async with reading(sessions) as session:
             states = await queue.counts(session=session)
         print(
             f"queued {queued}, analyzed {done}, failed {failed}; "

@@ -27,7 +27,7 @@ from flows.texts import pick
 from storage import analysis as queue
 from storage import queries
 from storage.analysis_tables import AnalysisJob, AnswerAnalysis, EscalationSummary
-from storage.database import Sessions, transaction
+from storage.database import Sessions, reading
 from storage.models import Answer, Conversation, Escalation, Message
 from storage.outages import unavailable
 from storage.writes import Writer
@@ -118,7 +118,7 @@ class AnalysisWorker:
         """Queue the open answers and cases made since the last scan (a read first: the
         write transaction only when there is something new)."""
         now = self.clock()
-        async with transaction(self.sessions) as session:
+        async with reading(self.sessions) as session:
             news = await queue.anything_new(session=session, names=tuple(queue.CURSORS))
         if not news:
             return 0
@@ -162,7 +162,7 @@ class AnalysisWorker:
 
     async def work(self, limit: int = 20) -> Worked:
         """Work the jobs that are due now (at most `limit`)."""
-        async with transaction(self.sessions) as session:
+        async with reading(self.sessions) as session:
             ids = await queue.due(session=session, now=self.clock(), lease=self.lease, limit=limit)
         done = failed = 0
         for job_id in ids:
@@ -237,7 +237,7 @@ class AnalysisWorker:
         return state
 
     async def _read_answer(self, answer_id: int) -> AnswerAnalysis | None:
-        async with transaction(self.sessions) as session:
+        async with reading(self.sessions) as session:
             answer = await session.get(Answer, answer_id)
             if answer is None or not answer.text:
                 return None
@@ -256,21 +256,22 @@ class AnalysisWorker:
                 .limit(1)
             )
             score = scored.first()
-        question = "" if step is None else pick(step.text, answer.language, answer.language)
-        reading = await self.analyst.read(answer.text, question=question, score=score)
+            text, language = answer.text, answer.language  # read before the snapshot ends
+        question = "" if step is None else pick(step.text, language, language)
+        found = await self.analyst.read(text, question=question, score=score)
         return AnswerAnalysis(
             answer_id=answer_id,
-            themes=list(reading.analysis.themes),
-            sentiment=reading.analysis.sentiment,
-            vague=reading.analysis.vague,
-            source=reading.source,
-            model=reading.model,
-            prompt_version=reading.prompt_version,
+            themes=list(found.analysis.themes),
+            sentiment=found.analysis.sentiment,
+            vague=found.analysis.vague,
+            source=found.source,
+            model=found.model,
+            prompt_version=found.prompt_version,
             analyzed_at=self.clock(),
         )
 
     async def _summary(self, job: AnalysisJob) -> EscalationSummary | None:
-        async with transaction(self.sessions) as session:
+        async with reading(self.sessions) as session:
             escalation = await session.get(Escalation, job.ref_id)
             if escalation is None:
                 raise ModelUnavailable("no such escalation")
@@ -292,7 +293,8 @@ class AnalysisWorker:
                 for m in messages.all()
                 if m.text
             ]
-        text = await self.analyst.summarize(lines, conversation.language)
+            language = conversation.language  # read before the snapshot ends
+        text = await self.analyst.summarize(lines, language)
         model = self.analyst.model
         assert model is not None
         return EscalationSummary(

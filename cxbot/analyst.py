@@ -7,6 +7,7 @@ prompt version, so `cxbot analyze --redo` can tell what to re-run and the pages 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,9 +45,10 @@ class Analyst:
         return Reading(analyze(text, self.book), FALLBACK, FALLBACK, FALLBACK_VERSION)
 
     async def read(self, text: str, *, question: str = "", score: int | None = None) -> Reading:
-        """The model's reading of an answer, else the fallback's."""
+        """The model's reading of an answer, else the fallback's (the offline analyzer runs in
+        a thread: a few milliseconds per answer, a second to load its dictionary once)."""
         if self.model is None:
-            return self.offline(text)
+            return await asyncio.to_thread(self.offline, text)
         labels = {t.key: f"{t.label_zh} / {t.label_en}" for t in self.book.themes}
         try:
             verdict = await self.model.analyze(
@@ -54,7 +56,7 @@ class Analyst:
             )
         except ModelUnavailable as exc:
             log.info("answer read offline: %s", exc)
-            return self.offline(text)
+            return await asyncio.to_thread(self.offline, text)
         order = {key: i for i, key in enumerate(self.book.keys())}
         themes = tuple(sorted(set(verdict.themes), key=order.__getitem__))
         return Reading(

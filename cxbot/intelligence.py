@@ -23,7 +23,7 @@ from cxbot.llm import DatabaseLedger, LanguageModel, ModelConfig
 from cxbot.probes import Prober
 from cxbot.runtime import Runtime
 from cxbot.settings import Settings
-from flows.analysis import ThemeBook, ThemeBookError, default_book
+from flows.analysis import ThemeBook, ThemeBookError, default_book, is_vague
 from flows.registry import FlowRegistry
 from flows.safe_yaml import YamlError
 from storage.database import Sessions
@@ -78,6 +78,11 @@ def theme_book(path: Path | None) -> ThemeBook:
         return default_book()
 
 
+async def _warm() -> None:
+    """Load the offline analyzer's dictionary in a thread."""
+    await asyncio.to_thread(is_vague, "")
+
+
 def describe(intelligence: Intelligence) -> str:
     """One log line: which model, or the fallback."""
     model = intelligence.model
@@ -120,6 +125,9 @@ def install(app: FastAPI, runtime: Runtime) -> Intelligence:
 
     async def start() -> None:
         log.info("%s", describe(intelligence))
+        # the analyzer's dictionary loads once (about a second): in a thread, not on the
+        # first vague-answer check of a customer's message
+        running.append(asyncio.create_task(_warm()))
         if settings.analysis_in_app:
             running.append(
                 asyncio.create_task(intelligence.worker.run(settings.analysis_poll_seconds, stop))

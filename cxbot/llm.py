@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cxbot.settings import Settings
 from storage import model_usage
-from storage.database import Sessions, transaction
+from storage.database import Sessions, reading
 from storage.writes import Writer
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class DatabaseLedger:
         return self.clock().astimezone(UTC).date().isoformat()
 
     async def used_today(self) -> int:
-        async with transaction(self.sessions) as session:
+        async with reading(self.sessions) as session:
             return await model_usage.tokens_on(session=session, day=self._day())
 
     async def record(self, model: str, prompt: int, completion: int, failed: bool) -> None:
