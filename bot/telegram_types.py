@@ -25,25 +25,30 @@ INT_RANGE = range(-(2**63), 2**63)
 """Telegram's integers fit in 64 bits (ids in 52)."""
 
 
-_declared_types: dict[type, tuple[tuple[str, Any], ...]] = {}
+_declared_types: dict[type, tuple[tuple[str, Any, bool], ...]] = {}
 
 
-def _declared(cls: type[TelegramObject]) -> tuple[tuple[str, Any], ...]:
-    """The constructor's parameter types of a PTB class (api_kwargs left out), cached."""
+def _declared(cls: type[TelegramObject]) -> tuple[tuple[str, Any, bool], ...]:
+    """The constructor's parameter types of a PTB class (api_kwargs left out), each with
+    whether it may be None, cached."""
     if cls not in _declared_types:
         try:
             hints = typing.get_type_hints(cls.__init__, vars(telegram))
         except (NameError, TypeError):  # classes only the bot sends (InputMedia...)
             hints = {}
         skip = ("api_kwargs", "return")
-        _declared_types[cls] = tuple((n, h) for n, h in hints.items() if n not in skip)
+        _declared_types[cls] = tuple(
+            (n, h, _mismatch(None, h, "") is None) for n, h in hints.items() if n not in skip
+        )
     return _declared_types[cls]
 
 
 def type_problem(obj: TelegramObject, where: str = "update") -> str | None:
     """Where `obj` (or an object inside it) holds a value of the wrong type, or None."""
-    for name, hint in _declared(type(obj)):
+    for name, hint, nullable in _declared(type(obj)):
         value = getattr(obj, name, None)
+        if value is None and nullable:
+            continue  # most of a message's ~80 attributes: no work, no path string
         problem = _mismatch(value, hint, f"{where}.{name}")
         if problem is not None:
             return problem

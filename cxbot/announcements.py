@@ -87,9 +87,7 @@ def install(app: FastAPI, runtime: Runtime, auth: AdminAuth) -> None:
             "on" if targets["wecom"] else "off",
         )
         running.append(
-            asyncio.create_task(
-                dispatcher.run(settings.notify_sweep_seconds, stop, notifier.scan)
-            )
+            asyncio.create_task(dispatcher.run(settings.notify_sweep_seconds, stop, notifier.scan))
         )
 
     async def shutdown() -> None:

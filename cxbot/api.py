@@ -84,9 +84,7 @@ def router(runtime: Runtime, *, guard: Callable[..., Any]) -> APIRouter:
             if reply.conversation_id is not None:
                 # a question the customer never saw: no interview waits for their answer,
                 # and the key is free for a later try
-                await abandon(
-                    runtime.service, reply.conversation_id, "not-delivered", release=key
-                )
+                await abandon(runtime.service, reply.conversation_id, "not-delivered", release=key)
         else:
             status = "queued"  # the platform asked us to wait: the queue sends it shortly
         log.info("API start of %s on %s: %s", body.flow_id, body.channel, status)

@@ -25,6 +25,9 @@ from admin import (
     desk_api,
     desk_pages,
     desk_stream,
+    flow_pages,
+    flow_tools,
+    flows_api,
     transcript_pages,
     transcripts_api,
 )
@@ -33,6 +36,7 @@ from admin.auth import AdminAuth, AuthConfig
 from admin.install import install as install_admin
 from admin.rendering import STATIC as ADMIN_STATIC
 from admin.rendering import STATIC_PATH as ADMIN_STATIC_PATH
+from admin.simulator import Simulator
 from bot import webchat
 from bot.channel import Unavailable
 from cxbot import announcements, api, api_docs, channels, intelligence
@@ -40,6 +44,9 @@ from cxbot.closing import expire_idle
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
 from cxbot.desk import Desk
+from cxbot.flow_publishing import Publisher
+from cxbot.flow_studio import Studio
+from cxbot.flow_sync import FlowSync
 from cxbot.handoff import HandoffPolicy
 from cxbot.headers import SecurityHeaders
 from cxbot.runtime import Runtime
@@ -184,14 +191,19 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _reload_flows(runtime: Runtime) -> None:
-    """Pick up edited flow files; a broken edit is logged and the running version stays."""
+async def _reload_flows(runtime: Runtime, sync: FlowSync) -> None:
+    """Pick up edited flow files and publish them; a broken edit is logged and the running
+    version stays."""
     while True:
         await asyncio.sleep(runtime.settings.flow_reload_seconds)
         try:
-            await runtime.registry.refresh_async()
-        except Exception:
-            log.exception("flow reload failed")
+            await sync.refresh_files()
+        except Exception as exc:
+            reason = unavailable(exc)
+            if reason is not None:
+                log.warning("flow reload skipped: database unavailable (%s)", reason)
+            else:
+                log.exception("flow reload failed")
 
 
 async def _close_idle(runtime: Runtime) -> None:
@@ -233,7 +245,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _log_to_stderr_if_unconfigured()
     settings = settings or Settings()
     engine = create_engine(settings.database_url, timeout=settings.database_timeout_seconds)
-    registry = FlowRegistry(settings.flow_paths)
+    registry = FlowRegistry(settings.flow_paths, files_go_live=False)
     sessions = create_sessions(engine)
     service = ConversationService(
         sessions=sessions,
@@ -244,6 +256,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     delivery = Delivery(writer=service.writer, clock=service.clock, lease=service.lease)
     runtime = Runtime(settings, engine, registry, service, delivery)
+    publisher = Publisher(service.writer, service.clock)
+    flow_sync = FlowSync(sessions=sessions, publisher=publisher, registry=registry)
+    studio = Studio(
+        sessions=sessions,
+        registry=registry,
+        publisher=publisher,
+        sync=flow_sync,
+        clock=service.clock,
+    )
     auth = AdminAuth(
         sessions=sessions,
         writer=service.writer,
@@ -263,13 +284,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secret = await _secret_key(settings, sessions)
         runtime.visitor_ids.use_key(secret)
         auth.use_key(secret)
-        for error in await registry.refresh_async():
+        for error in await flow_sync.start():
             log.error("%s", error)
         stop_sweeping = asyncio.Event()
         sweeper = asyncio.create_task(delivery.run(settings.delivery_sweep_seconds, stop_sweeping))
         tasks = [asyncio.create_task(_close_idle(runtime))]
         if settings.flow_reload_seconds > 0:
-            tasks.append(asyncio.create_task(_reload_flows(runtime)))
+            tasks.append(asyncio.create_task(_reload_flows(runtime, flow_sync)))
+        if settings.flow_poll_seconds > 0:
+            tasks.append(asyncio.create_task(flow_sync.poll(settings.flow_poll_seconds)))
         log.info("flows loaded: %s", ", ".join(f.flow.id for f in registry.all()) or "none")
         for hook in runtime.on_startup:
             await hook()
@@ -292,6 +315,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="cxbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.state.flow_studio = studio
+    app.state.flow_sync = flow_sync
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     install_admin(app, auth)
@@ -309,11 +334,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.desk = desk
     app.include_router(desk_pages.router(desk))
     app.include_router(
-        desk_stream.router(
-            desk, guard=access.api_role("agent"), poll=settings.desk_poll_seconds
-        )
+        desk_stream.router(desk, guard=access.api_role("agent"), poll=settings.desk_poll_seconds)
     )
     app.include_router(desk_api.router(desk, guard=access.api_role("agent")))
+    app.include_router(
+        flows_api.router(studio, viewer=access.api_role("viewer"), admin=access.api_role("admin"))
+    )
+    simulator = Simulator(
+        key=lambda: auth.cookie_key, clock=service.clock, alerts=service.handoff.alerts
+    )
+    app.include_router(flow_tools.router(simulator, admin=access.api_role("admin")))
+    app.include_router(flow_pages.router(studio, admin=access.page_role("admin")))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     for error in _database_errors():
         app.add_exception_handler(error, _database_error)

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from admin import commands as admin_commands
-from cxbot import analysis_commands, analyze_text
+from cxbot import analysis_commands, analyze_text, flows_cli
 from cxbot.conversations import ConversationService
 from cxbot.handoff import HandoffPolicy
 from cxbot.settings import Settings
@@ -375,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin_commands.add_parsers(commands)
     analysis_commands.add_parsers(commands)
+    flows_cli.add_parsers(commands)
     analyze_text.add_parser(commands)
 
     commands.add_parser("schema", help="print the JSON Schema of flow files")
@@ -386,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DATABASE_COMMANDS = ("chat", "serve", "demo", "db", "users", "tokens", "worker", "analyze")
+DATABASE_COMMANDS = (
+    "chat", "serve", "demo", "db", "users", "tokens", "flows", "worker", "analyze"
+)
 """Commands that use the database: it is checked before they start."""
 
 
@@ -436,11 +439,13 @@ def _run_with_database(args: argparse.Namespace, settings: Settings) -> int:
             return _serve(args, settings)
         if args.command == "demo":
             return _demo(args, settings)
-        if args.command in ("users", "tokens"):
+        if args.command in ("users", "tokens", "flows"):
             if settings.auto_migrate:
                 from storage.migrations import upgrade
 
                 upgrade(settings.database_url)
+            if args.command == "flows":
+                return flows_cli.run(args, settings.database_url)
             return admin_commands.run(args, settings.database_url)
         if args.command in ("worker", "analyze"):
             return analysis_commands.run(args, settings)

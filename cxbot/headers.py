@@ -19,12 +19,23 @@ POLICY = (
 """Everything but `frame-ancestors`, which depends on the page."""
 EMBEDDABLE = "/chat/"
 """Pages under this path may be framed by `frame_ancestors`."""
+FLOW_EDITOR = "/admin/flows/"
+"""The flow editor frames the diagram renderer (same origin)."""
+DIAGRAM_FRAME = "/admin/flow-diagram"
+"""Where Mermaid draws flow diagrams: the one page that may apply inline styles (Mermaid
+styles the SVG it builds with them), framed only by our own pages. It holds nothing but the
+diagram — no form, no CSRF token, no customer data — and hands the finished SVG to the
+editor, which shows it as an image (admin/static/flow_diagram.js)."""
 
 
 def content_security_policy(path: str, frame_ancestors: str) -> str:
     """The policy for a response to `path`."""
+    if path == DIAGRAM_FRAME:
+        relaxed = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+        return f"{relaxed}; frame-ancestors 'self'"
     ancestors = frame_ancestors if path.startswith(EMBEDDABLE) else "'none'"
-    return f"{POLICY}; frame-ancestors {ancestors}"
+    frames = "; frame-src 'self'" if path.startswith(FLOW_EDITOR) else ""
+    return f"{POLICY}{frames}; frame-ancestors {ancestors}"
 
 
 class SecurityHeaders:
@@ -49,7 +60,9 @@ class SecurityHeaders:
                 )
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
-                if not path.startswith(EMBEDDABLE):
+                if path == DIAGRAM_FRAME:
+                    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+                elif not path.startswith(EMBEDDABLE):
                     headers.setdefault("X-Frame-Options", "DENY")
             await send(message)
 

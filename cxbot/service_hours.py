@@ -49,9 +49,7 @@ class ServiceHours:
     """The windows as configured, for the customer's wait message."""
 
     @classmethod
-    def parse(
-        cls, spec: str, zone: str = "UTC", closed_dates: Iterable[date] = ()
-    ) -> ServiceHours:
+    def parse(cls, spec: str, zone: str = "UTC", closed_dates: Iterable[date] = ()) -> ServiceHours:
         """Windows like `Mon-Fri 09:00-18:00; Sat 10:00-16:00` (empty or `24/7`: always).
 
         Raises ValueError naming what is wrong.
@@ -119,14 +117,16 @@ class ServiceHours:
             if day in self.closed_dates:
                 continue
             if everyday:  # around the clock except the closed dates
-                yield _instant(day, timedelta(0), self.zone), _instant(
-                    day, timedelta(days=1), self.zone
+                yield (
+                    _instant(day, timedelta(0), self.zone),
+                    _instant(day, timedelta(days=1), self.zone),
                 )
                 continue
             for window in self.windows:
                 if window.weekday == day.weekday():
-                    yield _instant(day, window.opens, self.zone), _instant(
-                        day, window.closes, self.zone
+                    yield (
+                        _instant(day, window.opens, self.zone),
+                        _instant(day, window.closes, self.zone),
                     )
 
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     """Apply database migrations when the server starts."""
     flow_reload_seconds: float = 2.0
     """How often changed flow files are picked up (0 turns it off)."""
+    flow_poll_seconds: float = Field(default=2.0, ge=0, le=3600.0)
+    """How often each process looks for flows published by another process (the editor,
+    `cxbot flows publish`, another server); 0 turns it off."""
     send_lease_seconds: float = Field(default=15.0, ge=1.0, le=600.0)
     """How long a claim on an outbound message holds without renewal (a live sender renews
     it; a dead one's messages are sent by another process after this)."""

@@ -143,4 +143,3 @@ class SharedToken:
             )
         log.info("fetched a WeChat access token (stored: %s)", stored)
         return token
-

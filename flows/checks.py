@@ -69,7 +69,7 @@ def name_kinds(flow: Flow) -> dict[str, Kind]:
     return {name: kind for name, kind in kinds.items() if name not in mixed}
 
 
-def _where(flow: Flow, path: Path_) -> str:
+def where_in(flow: Flow, path: Path_) -> str:
     """A readable place in a flow: "step 'why_low', labels.min"."""
     if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
         field = ".".join(str(part) for part in path[2:])
@@ -77,7 +77,9 @@ def _where(flow: Flow, path: Path_) -> str:
     return ".".join(str(part) for part in path)
 
 
-def _texts(flow: Flow) -> Iterator[tuple[Path_, Localized]]:
+def texts_of(flow: Flow) -> Iterator[tuple[Path_, Localized]]:
+    """Every text a person reads, with where it is in the file (also used by the studio's
+    side-by-side view)."""
     yield ("name",), flow.name
     if flow.description is not None:
         yield ("description",), flow.description
@@ -170,7 +172,7 @@ def _check_ids(flow: Flow) -> Iterator[Problem]:
 def _check_translations(flow: Flow) -> Iterator[Problem]:
     """Every text has one entry per language of the flow, and no other."""
     languages = set(flow.languages)
-    for path, text in _texts(flow):
+    for path, text in texts_of(flow):
         if isinstance(text, str):
             if len(languages) > 1:
                 yield Problem(
@@ -181,7 +183,7 @@ def _check_translations(flow: Flow) -> Iterator[Problem]:
             continue
         for language in flow.languages:
             if not text.get(language, "").strip():
-                yield Problem(path, f"{_where(flow, path)}: missing translation for '{language}'")
+                yield Problem(path, f"{where_in(flow, path)}: missing translation for '{language}'")
         for language in text:
             if language not in languages:
                 yield Problem(
@@ -192,7 +194,7 @@ def _check_translations(flow: Flow) -> Iterator[Problem]:
 
 def _check_placeholders(flow: Flow, names: set[str]) -> Iterator[Problem]:
     """Texts use only `{variables}` the flow knows."""
-    for path, text in _texts(flow):
+    for path, text in texts_of(flow):
         for value in [text] if isinstance(text, str) else text.values():
             for name in placeholders(value):
                 if name not in names:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from simpleeval import EvalWithCompoundTypes
@@ -180,6 +181,15 @@ def evaluate(expression: str, names: Mapping[str, Any]) -> bool:
     """True when the condition holds; a comparison with a missing answer is simply false."""
     evaluator = EvalWithCompoundTypes(names=dict(names), functions={})
     try:
-        return bool(evaluator.eval(expression.strip()))
+        expression = expression.strip()
+        return bool(evaluator.eval(expression, previously_parsed=_parsed(expression)))
     except Exception:
         return False
+
+
+@lru_cache(maxsize=4096)
+def _parsed(expression: str) -> ast.AST:
+    """An expression's syntax tree, parsed once (flows hold few distinct conditions, and a
+    parse cost more than evaluating it); evaluating never changes the tree."""
+    parsed: ast.AST = EvalWithCompoundTypes.parse(expression)
+    return parsed

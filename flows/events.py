@@ -6,7 +6,7 @@ reaction never touches the engine.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 
@@ -17,8 +17,8 @@ class Event:
     name: ClassVar[str] = "event"
 
     def data(self) -> dict[str, Any]:
-        """The event's fields as JSON-ready data."""
-        return asdict(self)
+        """The event's fields as JSON-ready data (all plain values: no deep copy needed)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
 @dataclass(frozen=True)

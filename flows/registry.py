@@ -1,6 +1,9 @@
 """The flows a server knows: loaded from files, reloaded on change, older versions kept.
 
-A file that breaks is reported and the version that was running stays live. Reading
+A file that breaks is reported and the version that was running stays live. With
+`files_go_live=False` (the server, where flows are published versions in the database) a
+file's flow is only offered (`file_flows`); what is live is set from the publications
+(`go_live`, `withdraw`). Reading
 never blocks on a special file (see `loader.read_source`), and `refresh_async` does the
 reading and checking in a worker thread so the event loop keeps serving.
 """
@@ -69,9 +72,12 @@ class _Scan:
 class FlowRegistry:
     """Current flows by id, every version seen by (id, version), and the latest errors."""
 
-    def __init__(self, paths: Iterable[str | Path]) -> None:
+    def __init__(self, paths: Iterable[str | Path], *, files_go_live: bool = True) -> None:
         self.paths = [Path(p) for p in paths]
+        self.files_go_live = files_go_live
+        """Whether a loaded file's flow becomes current by itself (else: `go_live`)."""
         self._current: dict[str, LoadedFlow] = {}
+        self._files: dict[str, LoadedFlow] = {}
         self._versions: dict[tuple[str, str], LoadedFlow] = {}
         self._stamps: dict[Path, Stamp] = {}
         self._refreshing = asyncio.Lock()
@@ -126,7 +132,9 @@ class FlowRegistry:
         for flow_id, owner in list(self._owner.items()):
             if owner == path:
                 del self._owner[flow_id]
-                self._current.pop(flow_id, None)
+                self._files.pop(flow_id, None)
+                if self.files_go_live:
+                    self._current.pop(flow_id, None)
                 log.info("flow %s retired: %s was removed", flow_id, path)
 
     def _load(self, path: Path, loaded: LoadedFlow | FlowLoadError) -> None:
@@ -148,9 +156,10 @@ class FlowRegistry:
             log.warning("%s", error)
             return
         self.errors.pop(str(path), None)
-        previous = self._current.get(loaded.flow.id)
+        previous = self._files.get(loaded.flow.id)
         self._owner[loaded.flow.id] = path
-        self.add(loaded)
+        self._files[loaded.flow.id] = loaded
+        self.add(loaded, current=self.files_go_live)
         if previous is None or previous.version != loaded.version:
             log.info("flow %s version %s loaded from %s", loaded.flow.id, loaded.version, path)
 
@@ -172,6 +181,19 @@ class FlowRegistry:
         loaded = load_text(source, file=f"<{flow_id}@{version}>")
         self.add(loaded, current=False)
         return loaded
+
+    def go_live(self, loaded: LoadedFlow) -> None:
+        """Make a version the one new interviews of its flow start with."""
+        self.add(loaded, current=True)
+
+    def withdraw(self, flow_id: str) -> None:
+        """Stop a flow starting new interviews (its versions stay known)."""
+        self._current.pop(flow_id, None)
+
+    def file_flows(self) -> dict[str, LoadedFlow]:
+        """The newest valid version of each flow in the flow files, by id (`file` is its
+        path)."""
+        return dict(self._files)
 
     def current(self, flow_id: str) -> LoadedFlow | None:
         """The live version of a flow."""

@@ -48,9 +48,7 @@ class LoopCounts:
 def _where(filters: Filters) -> list[Any]:
     where: list[Any] = []
     if filters.first_day is not None:
-        where.append(
-            col(Escalation.created_at) >= datetime.combine(filters.first_day, time(), UTC)
-        )
+        where.append(col(Escalation.created_at) >= datetime.combine(filters.first_day, time(), UTC))
     if filters.last_day is not None:
         end = datetime.combine(filters.last_day, time(), UTC) + timedelta(days=1)
         where.append(col(Escalation.created_at) < end)

@@ -359,6 +359,8 @@ def _index_answer(_mapper: Mapper[Answer], connection: Connection, answer: Answe
         search_index.insert_terms(
             connection, _search_table(), answer.conversation_id, [answer.text]
         )
+
+
 class EscalationNote(SQLModel, table=True):
     """An agent's internal note on a case (never sent to the customer)."""
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy import and_, bindparam, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,19 +45,23 @@ def _behind_unsent(now: datetime, lease: timedelta) -> Any:
     )
 
 
+_UNSENT_TO = (
+    select(Message.id)
+    .where(
+        col(Message.customer_id) == bindparam("customer_id"),
+        col(Message.direction) == "out",
+        col(Message.delivery_state).in_(("pending", "sending")),
+    )
+    .limit(1)
+)
+"""Built once: a reply to a customer on a channel that sends asks it every time."""
+
+
 async def unsent_to(*, session: AsyncSession, customer_id: int) -> bool:
     """Whether an outbound message to this customer is still unsent (pending, or being sent,
     perhaps by another process): a new one must queue behind it, not overtake it."""
-    statement = (
-        select(Message.id)
-        .where(
-            col(Message.customer_id) == customer_id,
-            col(Message.direction) == "out",
-            col(Message.delivery_state).in_(("pending", "sending")),
-        )
-        .limit(1)
-    )
-    return (await session.exec(statement)).first() is not None
+    result = await session.exec(_UNSENT_TO, params={"customer_id": customer_id})
+    return result.first() is not None
 
 
 async def next_in_line(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert
+from sqlalchemy import bindparam, case, func, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -96,14 +96,21 @@ async def recent_outbound(
     return (await session.exec(statement)).all()
 
 
+_OPEN_CONVERSATION = (
+    select(Conversation)
+    .where(
+        Conversation.customer_id == bindparam("customer_id"),
+        col(Conversation.status).in_(OPEN_STATUSES),
+    )
+    .order_by(col(Conversation.id).desc())
+)
+"""Built once (handling every message runs it): no construction or cache key per call."""
+
+
 async def open_conversation(*, session: AsyncSession, customer_id: int) -> Conversation | None:
     """The customer's active or handed-off conversation, if any."""
-    statement = (
-        select(Conversation)
-        .where(Conversation.customer_id == customer_id, col(Conversation.status).in_(OPEN_STATUSES))
-        .order_by(col(Conversation.id).desc())
-    )
-    return (await session.exec(statement)).first()
+    result = await session.exec(_OPEN_CONVERSATION, params={"customer_id": customer_id})
+    return result.first()
 
 
 async def save_flow_version(
@@ -116,6 +123,9 @@ async def save_flow_version(
         await session.flush()
         return False
     return True
+
+
+_INSERT_EVENTS = insert(Event.__table__)  # type: ignore[attr-defined]
 
 
 async def insert_events(
@@ -131,7 +141,7 @@ async def insert_events(
             for ref, name, data in events
         ]
         # Core, on the session's connection: no ORM bulk-insert machinery, no autoflush
-        await (await session.connection()).execute(insert(Event.__table__), rows)  # type: ignore[attr-defined]
+        await (await session.connection()).execute(_INSERT_EVENTS, rows)
 
 
 async def get_flow_source(*, session: AsyncSession, flow_id: str, version: str) -> str | None:
@@ -301,20 +311,23 @@ async def release_inbound(*, session: AsyncSession, channel: str, platform_messa
         row.platform_message_id = f"{platform_message_id}~released~{row.id}"[:128]
 
 
+_COMPLETED_SINCE = (
+    select(Conversation)
+    .where(
+        Conversation.customer_id == bindparam("customer_id"),
+        Conversation.flow_id == bindparam("flow_id"),
+        Conversation.status == "completed",
+        col(Conversation.ended_at) >= bindparam("since"),
+    )
+    .order_by(col(Conversation.ended_at).desc())
+    .limit(1)
+)
+
+
 async def completed_since(
     *, session: AsyncSession, customer_id: int, flow_id: str, since: datetime
 ) -> Conversation | None:
     """The customer's latest interview on this flow completed after `since`, if any (the
     flow's quiet period)."""
-    statement = (
-        select(Conversation)
-        .where(
-            Conversation.customer_id == customer_id,
-            Conversation.flow_id == flow_id,
-            Conversation.status == "completed",
-            col(Conversation.ended_at) >= since,
-        )
-        .order_by(col(Conversation.ended_at).desc())
-        .limit(1)
-    )
-    return (await session.exec(statement)).first()
+    parameters = {"customer_id": customer_id, "flow_id": flow_id, "since": since}
+    return (await session.exec(_COMPLETED_SINCE, params=parameters)).first()

@@ -10,6 +10,7 @@ every writer keeps the index without a call of its own. A bulk load that bypasse
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 from sqlalchemy import Connection, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,9 +23,15 @@ BATCH = 5000
 
 def _insert_ignoring_duplicates(connection: Connection, table: Table) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING for this database (a term already listed stays)."""
-    if connection.dialect.name == "postgresql":
+    return _ignoring_duplicates(connection.dialect.name, table)
+
+
+@cache
+def _ignoring_duplicates(dialect: str, table: Table) -> Insert:
+    # built once: a statement built per message costs its construction and cache key
+    if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
-    if connection.dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     return table.insert().prefix_with("IGNORE")  # MySQL/MariaDB spelling
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import search_index
@@ -25,6 +25,32 @@ MESSAGE: Table = Message.__table__  # type: ignore[attr-defined]
 ANSWER: Table = Answer.__table__  # type: ignore[attr-defined]
 SEARCH: Table = SearchTerm.__table__  # type: ignore[attr-defined]
 CUSTOMER: Table = Customer.__table__  # type: ignore[attr-defined]
+
+# Built once with bound parameters: a statement built per message costs its construction and
+# its cache key on every call (SQLAlchemy memoizes both on the statement object).
+_SEEN = select(
+    MESSAGE.c.id, MESSAGE.c.customer_id, MESSAGE.c.conversation_id, MESSAGE.c.payload
+).where(
+    MESSAGE.c.channel == bindparam("channel"),
+    MESSAGE.c.direction == "in",
+    MESSAGE.c.platform_message_id == bindparam("platform_message_id"),
+)
+_SENT_PAYLOADS = (
+    select(MESSAGE.c.payload)
+    .where(MESSAGE.c.conversation_id == bindparam("conversation_id"), MESSAGE.c.direction == "out")
+    .order_by(MESSAGE.c.id.desc())
+    .limit(bindparam("limit"))
+)
+_ADD_MESSAGES = insert(MESSAGE).returning(MESSAGE.c.id, sort_by_parameter_order=True)
+_ADD_ANSWERS = insert(ANSWER)
+_CUSTOMER = select(
+    CUSTOMER.c.id, CUSTOMER.c.display_name, CUSTOMER.c.language, CUSTOMER.c.last_inbound_at
+).where(
+    CUSTOMER.c.channel == bindparam("channel"),
+    CUSTOMER.c.external_id == bindparam("external_id"),
+)
+_CUSTOMER_LOCKED = _CUSTOMER.with_for_update()
+_ADD_CUSTOMER = insert(CUSTOMER).returning(CUSTOMER.c.id)
 
 _MESSAGE_DEFAULTS: dict[str, Any] = {
     "conversation_id": None,
@@ -53,14 +79,8 @@ async def seen_inbound(
     *, session: AsyncSession, channel: str, platform_message_id: str
 ) -> Seen | None:
     """The inbound message already stored under this platform id (a redelivery), if any."""
-    statement = select(
-        MESSAGE.c.id, MESSAGE.c.customer_id, MESSAGE.c.conversation_id, MESSAGE.c.payload
-    ).where(
-        MESSAGE.c.channel == channel,
-        MESSAGE.c.direction == "in",
-        MESSAGE.c.platform_message_id == platform_message_id,
-    )
-    row = (await (await session.connection()).execute(statement)).first()
+    parameters = {"channel": channel, "platform_message_id": platform_message_id}
+    row = (await (await session.connection()).execute(_SEEN, parameters)).first()
     return None if row is None else Seen(row[0], row[1], row[2], row[3] or {})
 
 
@@ -68,13 +88,8 @@ async def button_payloads(
     *, session: AsyncSession, conversation_id: int, limit: int = 5
 ) -> list[dict[str, Any]]:
     """The payloads of the last messages sent in a conversation, newest first."""
-    statement = (
-        select(MESSAGE.c.payload)
-        .where(MESSAGE.c.conversation_id == conversation_id, MESSAGE.c.direction == "out")
-        .order_by(MESSAGE.c.id.desc())
-        .limit(limit)
-    )
-    result = await (await session.connection()).execute(statement)
+    parameters = {"conversation_id": conversation_id, "limit": limit}
+    result = await (await session.connection()).execute(_SENT_PAYLOADS, parameters)
     return [payload or {} for (payload,) in result]
 
 
@@ -88,11 +103,10 @@ async def add_messages(
         return []
     values = [{**_MESSAGE_DEFAULTS, "created_at": at, **row} for row in rows]
     connection = await session.connection()
-    statement = insert(MESSAGE).returning(MESSAGE.c.id, sort_by_parameter_order=True)
     if len(values) == 1:
-        ids = [(await connection.execute(statement, values[0])).scalar_one()]
+        ids = [(await connection.execute(_ADD_MESSAGES, values[0])).scalar_one()]
     else:
-        ids = list((await connection.execute(statement, values)).scalars())
+        ids = list((await connection.execute(_ADD_MESSAGES, values)).scalars())
     words: dict[int, list[str]] = {}
     for value in values:
         customers = value["direction"] == "in" and value["author"] == "customer"
@@ -109,7 +123,7 @@ async def add_answers(*, session: AsyncSession, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     connection = await session.connection()
-    await connection.execute(insert(ANSWER), [dict(row) for row in rows])
+    await connection.execute(_ADD_ANSWERS, [dict(row) for row in rows])
     words: dict[int, list[str]] = {}
     for row in rows:
         if row.get("text"):
@@ -149,12 +163,9 @@ async def lock_customer(
     locked until the transaction ends (PostgreSQL; SQLite writes are serial anyway). A new
     display name or language given replaces the stored one (written by `save_customer`)."""
     connection = await session.connection()
-    statement = select(
-        CUSTOMER.c.id, CUSTOMER.c.display_name, CUSTOMER.c.language, CUSTOMER.c.last_inbound_at
-    ).where(CUSTOMER.c.channel == channel, CUSTOMER.c.external_id == external_id)
-    if connection.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    found = (await connection.execute(statement)).first()
+    statement = _CUSTOMER_LOCKED if connection.dialect.name == "postgresql" else _CUSTOMER
+    parameters = {"channel": channel, "external_id": external_id}
+    found = (await connection.execute(statement, parameters)).first()
     if found is None:
         values = {
             "channel": channel,
@@ -165,7 +176,7 @@ async def lock_customer(
             "last_inbound_at": None,
         }
         new_id = (
-            await connection.execute(insert(CUSTOMER).returning(CUSTOMER.c.id), values)
+            await connection.execute(_ADD_CUSTOMER, values)
         ).scalar_one()
         return CustomerRow(new_id, display_name, language, None, (display_name, language, None))
     ref, stored_name, stored_language, last_inbound_at = found

@@ -20,7 +20,9 @@ from starlette.routing import Route
 from bot.visitors import VisitorIds
 from bot.webchat import COOKIE
 from cxbot.app import BodyLimit, Runtime
+from cxbot.flow_sync import FlowSync
 from cxbot.settings import Settings
+from flows.loader import FlowError
 from flows.registry import BUILTIN_DIR
 
 ASK_SCORE_ZH = "您好！您有多大可能把我们推荐给朋友或同事？"
@@ -61,6 +63,12 @@ def query(db_path: Path, sql: str) -> list[tuple[Any, ...]]:
 def runtime(app: FastAPI) -> Runtime:
     found: Runtime = app.state.runtime
     return found
+
+
+async def reload_flow_files(app: FastAPI) -> list[FlowError]:
+    """What the server's reload task does: read changed files, publish them, apply."""
+    sync: FlowSync = app.state.flow_sync
+    return await sync.refresh_files()
 
 
 async def test_page_sets_an_httponly_visitor_cookie(client: httpx.AsyncClient) -> None:
@@ -335,12 +343,12 @@ async def test_a_broken_flow_file_does_not_replace_the_running_version(
     shutil.copy(BUILTIN_DIR / "nps.yaml", own)
     source = own.read_text(encoding="utf-8")
     own.write_text(source.replace("您好！您有多大可能", "您好（自定义）！您有多大可能"), "utf-8")
-    assert registry.refresh() == []
+    assert await reload_flow_files(app) == []
     running = registry.current("nps")
     assert running is not None and "自定义" in running.source
 
     own.write_text(source.replace("goto: why_low", "goto: why_lowww"), encoding="utf-8")
-    errors = registry.refresh()
+    errors = await reload_flow_files(app)
     assert len(errors) >= 1
     assert errors[0].file == str(own)
     assert "why_lowww" in str(errors[0])
@@ -355,7 +363,7 @@ async def test_a_broken_flow_file_does_not_replace_the_running_version(
     assert bot_texts(start)[0].startswith("您好（自定义）！")
 
     own.write_text(source, encoding="utf-8")  # fixed: the errors go away
-    assert registry.refresh() == []
+    assert await reload_flow_files(app) == []
     assert (await client.get("/healthz")).json()["flow_errors"] == 0
 
 
@@ -370,7 +378,7 @@ async def test_a_flow_added_to_the_folder_is_served_without_a_restart(
         .replace("[/feedback]", "[/store]"),
         encoding="utf-8",
     )
-    assert runtime(app).registry.refresh() == []
+    assert await reload_flow_files(app) == []
     assert (await client.get("/chat/nps_store")).status_code == 200
 
 

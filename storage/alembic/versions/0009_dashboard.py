@@ -69,12 +69,10 @@ def _add(row: str, table: str, sqlite: bool) -> str:
 def _remove(row: str, table: str, sqlite: bool) -> str:
     tally, key, count = _tally(table)
     match = " AND ".join(
-        f"{column} = {value}" for column, value in zip(key, _key_values(row, table, sqlite), strict=True)
+        f"{column} = {value}"
+        for column, value in zip(key, _key_values(row, table, sqlite), strict=True)
     )
-    return (
-        f"UPDATE {tally} SET {count} = {count} - 1 "
-        f"WHERE {_counted(row, table)} AND {match};"
-    )
+    return f"UPDATE {tally} SET {count} = {count} - 1 WHERE {_counted(row, table)} AND {match};"
 
 
 def _watched(table: str) -> list[str]:
@@ -107,16 +105,16 @@ def _postgres_triggers(table: str) -> list[str]:
 CREATE FUNCTION {table}_tally() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    {_add('NEW', table, False)}
+    {_add("NEW", table, False)}
   ELSIF TG_OP = 'DELETE' THEN
-    {_remove('OLD', table, False)}
+    {_remove("OLD", table, False)}
   ELSIF {changed} THEN
     IF ROW({old_key}) < ROW({new_key}) THEN
-      {_remove('OLD', table, False)}
-      {_add('NEW', table, False)}
+      {_remove("OLD", table, False)}
+      {_add("NEW", table, False)}
     ELSE
-      {_add('NEW', table, False)}
-      {_remove('OLD', table, False)}
+      {_add("NEW", table, False)}
+      {_remove("OLD", table, False)}
     END IF;
   END IF;
   RETURN NULL;

@@ -21,7 +21,9 @@ OPEN = "status IN ('open', 'assigned', 'waiting')"
 
 def upgrade() -> None:
     with op.batch_alter_table("escalation") as batch:
-        batch.add_column(sa.Column("unattended_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
+        batch.add_column(
+            sa.Column("unattended_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
         batch.add_column(
             sa.Column("unattended_told_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
