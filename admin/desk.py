@@ -57,13 +57,17 @@ class CaseCard:
     score: str | None
     """The interview's score, e.g. `NPS 3` (None when it has none)."""
     summary: str
-    """A deterministic extract: the score and the customer's key answers."""
+    """The model's 1-3 line summary when there is one, else the extract."""
     assigned_to: str | None
     customer: str
     """The customer's display name, or a short pseudonym."""
     first_reply_at: datetime | None
     outcome: str | None
     closing_answer: str | None
+    extract: str = ""
+    """A deterministic extract: the score and the customer's key answers."""
+    summary_by: str = ""
+    """The model's name when `summary` is the model's; empty when it is the extract."""
 
 
 @dataclass(frozen=True)

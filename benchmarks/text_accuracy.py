@@ -114,9 +114,8 @@ def _model_analyzer() -> Analyzer | None:
     if not os.environ.get("CXBOT_LLM_MODEL"):
         return None
     try:
-        from cxbot.analyst import Analyst  # type: ignore[import-not-found]
-        from cxbot.llm import LanguageModel, ModelConfig  # type: ignore[attr-defined]
-
+        from cxbot.analyst import Analyst
+        from cxbot.llm import LanguageModel, ModelConfig
         from cxbot.settings import Settings
     except ImportError:
         print("CXBOT_LLM_MODEL set but cxbot.analyst / cxbot.llm are not here: fallback only")

@@ -53,7 +53,12 @@ def book_from_file(path: Path) -> ThemeBook:
     return default_book().extended(data)
 
 
-def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+def run(
+    args: argparse.Namespace,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    analyzer_for: Callable[[ThemeBook], Analyzer] | None = None,
+) -> int:
     """Run the command; a bad themes file is one line on stderr and exit status 2."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     book = default_book()
@@ -63,7 +68,8 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
         except (OSError, YamlError, ThemeBookError) as exc:
             print(f"cxbot analyze-text: {args.themes}: {exc}", file=sys.stderr)
             return 2
-    for row in analyze_lines(stdin, lambda text: analyze(text, book), vague=args.vague):
+    analyzer = analyzer_for(book) if analyzer_for else (lambda text: analyze(text, book))
+    for row in analyze_lines(stdin, analyzer, vague=args.vague):
         stdout.write(row + "\n")
         stdout.flush()
     return 0

@@ -39,7 +39,7 @@ from admin.rendering import STATIC_PATH as ADMIN_STATIC_PATH
 from admin.simulator import Simulator
 from bot import webchat
 from bot.channel import Unavailable
-from cxbot import announcements, api, api_docs, channels
+from cxbot import announcements, api, api_docs, channels, intelligence
 from cxbot.closing import expire_idle
 from cxbot.conversations import ConversationService
 from cxbot.delivery import Delivery
@@ -396,4 +396,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router(runtime, guard=access.api_role("agent")))
     channels.mount_all(app, runtime)
     announcements.install(app, runtime, auth)
+    intelligence.install(app, runtime)
     return app

@@ -9,6 +9,7 @@ from datetime import datetime
 from admin.desk import CaseCard, Limits, Line
 from bot.channel import Sender, pseudonym
 from storage import desk as queries
+from storage.analysis_tables import EscalationSummary
 from storage.models import Answer, Message
 
 SUMMARY_ANSWERS = 3
@@ -26,9 +27,14 @@ def summary_of(answers: Sequence[Answer]) -> tuple[str | None, str]:
     return score, " · ".join(parts)
 
 
-def card_of(row: queries.CaseRow, answers: Sequence[Answer], now: datetime) -> CaseCard:
+def card_of(
+    row: queries.CaseRow,
+    answers: Sequence[Answer],
+    now: datetime,
+    model_summary: EscalationSummary | None = None,
+) -> CaseCard:
     escalation, conversation, customer = row.escalation, row.conversation, row.customer
-    score, summary = summary_of(answers)
+    score, extract = summary_of(answers)
     waiting_for_agent = escalation.status in queries.OPEN and escalation.first_reply_at is None
     seconds_left = int((escalation.due_at - now).total_seconds()) if waiting_for_agent else 0
     return CaseCard(
@@ -44,7 +50,9 @@ def card_of(row: queries.CaseRow, answers: Sequence[Answer], now: datetime) -> C
         seconds_left=seconds_left,
         overdue=waiting_for_agent and seconds_left < 0,
         score=score,
-        summary=summary,
+        summary=model_summary.text if model_summary else extract,
+        extract=extract,
+        summary_by=model_summary.model if model_summary else "",
         assigned_to=escalation.assigned_name,
         customer=customer.display_name or pseudonym(customer.external_id),
         first_reply_at=escalation.first_reply_at,

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 from admin import commands as admin_commands
-from cxbot import analyze_text, flows_cli
+from cxbot import analysis_commands, analyze_text, flows_cli
 from cxbot.conversations import ConversationService
 from cxbot.handoff import HandoffPolicy
 from cxbot.settings import Settings
@@ -374,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     telegram_commands.add_parser("set-webhook", help="register PUBLIC_URL/webhooks/telegram")
 
     admin_commands.add_parsers(commands)
+    analysis_commands.add_parsers(commands)
     flows_cli.add_parsers(commands)
     analyze_text.add_parser(commands)
 
@@ -386,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DATABASE_COMMANDS = ("chat", "serve", "demo", "db", "users", "tokens", "flows")
+DATABASE_COMMANDS = (
+    "chat", "serve", "demo", "db", "users", "tokens", "flows", "worker", "analyze"
+)
 """Commands that use the database: it is checked before they start."""
 
 
@@ -404,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "diagram":
         return _diagram(args)
     if args.command == "analyze-text":
-        return analyze_text.run(args)
+        return analysis_commands.analyze_text(args)  # the model when configured
     settings = _read_settings()
     if settings is None:
         return 2
@@ -444,6 +447,8 @@ def _run_with_database(args: argparse.Namespace, settings: Settings) -> int:
             if args.command == "flows":
                 return flows_cli.run(args, settings.database_url)
             return admin_commands.run(args, settings.database_url)
+        if args.command in ("worker", "analyze"):
+            return analysis_commands.run(args, settings)
         return _db(settings)
     except DatabaseUnreachable as exc:
         print(f"cxbot: {exc}", file=sys.stderr)

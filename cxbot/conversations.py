@@ -104,6 +104,8 @@ class ConversationService:
         self.listeners: list[Listener] = []
         self.observer: Observer | None = None
         """The metrics' hook (cxbot/metrics.py), when they are on."""
+        self.prober: Callable[[Reply], Awaitable[Reply]] | None = None
+        """Words a follow-up question with the model (cxbot/probes.py), when one is set."""
         self._stored_versions: set[tuple[str, str]] = set()
         """Flow versions known to be in the database (committed), so starts skip the look."""
         registry.add(direct_handoff.FLOW, current=False)  # pinned, never listed or started
@@ -140,6 +142,8 @@ class ConversationService:
                     pseudonym(incoming.platform_message_id),
                 )
                 reply = await self._apologize(incoming)
+        if self.prober is not None and not reply.duplicate and reply.events:
+            reply = await self.prober(reply)  # outside the customer's turn, within a budget
         if not reply.duplicate and not reply.stale and reply.refused is None:
             for listener in self.listeners:
                 try:

@@ -30,6 +30,7 @@ from admin.desk import (
 from cxbot.case_cards import card_of, is_command, limits_of, line_of
 from cxbot.closing_question import close_conversation, question
 from cxbot.delivery import Delivery
+from storage import analysis
 from storage import desk as queries
 from storage import queries as base_queries
 from storage.database import Sessions
@@ -83,7 +84,18 @@ class Desk:
             answers = await queries.answers_of(
                 session=session, conversation_ids=[r.conversation.id or 0 for r in rows]
             )
-        return [card_of(row, answers.get(row.conversation.id or 0, []), now) for row in rows]
+            summaries = await analysis.summaries_of(
+                session=session, escalation_ids=[r.escalation.id or 0 for r in rows]
+            )
+        return [
+            card_of(
+                row,
+                answers.get(row.conversation.id or 0, []),
+                now,
+                summaries.get(row.escalation.id or 0),
+            )
+            for row in rows
+        ]
 
     async def case(self, case_id: int, *, after_id: int = 0) -> CaseFile:
         """One case with its transcript after `after_id`, notes and channel limits."""
@@ -96,8 +108,9 @@ class Desk:
                 session=session, conversation_id=conversation_id, after_id=after_id
             )
             notes = await queries.notes_of(session=session, escalation_id=case_id)
+            summary = await analysis.summaries_of(session=session, escalation_ids=[case_id])
         return CaseFile(
-            card=card_of(row, answers.get(conversation_id, []), now),
+            card=card_of(row, answers.get(conversation_id, []), now, summary.get(case_id)),
             conversation_status=row.conversation.status,
             note=row.escalation.note,
             closing_asked_at=row.escalation.closing_asked_at,
@@ -301,7 +314,8 @@ class Desk:
             answers = await queries.answers_of(
                 session=session, conversation_ids=[row.conversation.id or 0]
             )
-        return card_of(row, answers.get(row.conversation.id or 0, []), now)
+            summary = await analysis.summaries_of(session=session, escalation_ids=[case_id])
+        return card_of(row, answers.get(row.conversation.id or 0, []), now, summary.get(case_id))
 
     async def _event(
         self,

@@ -110,6 +110,40 @@ class Settings(BaseSettings):
     """Service time after which a customer whose case no agent has answered is told so (never
     before the case's deadline) and may start over."""
 
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "CXBOT_OPENAI_API_KEY")
+    )
+    """The key of an OpenAI-compatible endpoint (OpenAI, Azure OpenAI, DeepSeek, Qwen, ...);
+    a self-hosted server (vLLM, Ollama, llama.cpp) may need none. With `llm_model` and a key or
+    a base URL the model analyzes answers, summarizes cases and writes probes; without them
+    the offline fallback does."""
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "CXBOT_OPENAI_BASE_URL")
+    )
+    """The endpoint's base URL, e.g. `https://api.deepseek.com/v1` or
+    `http://127.0.0.1:11434/v1` (unset: OpenAI's)."""
+    llm_model: str | None = None
+    """The model's name at the endpoint (`gpt-4o-mini`, `deepseek-chat`, `qwen-plus`, ...);
+    unset: no model, the offline fallback answers."""
+    llm_timeout_seconds: float = Field(default=10.0, gt=0, le=120.0)
+    """How long one call to the model may take before it is retried or given up."""
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    """Retries of a failed call (429, 5xx, timeouts), with exponential backoff."""
+    llm_daily_tokens: int = Field(default=200_000, ge=0)
+    """The most tokens the model may use per UTC day, counted across every process; past it
+    the fallback answers until midnight UTC."""
+    llm_probe_seconds: float = Field(default=2.5, gt=0, le=30.0)
+    """How long a customer's reply may wait for a generated follow-up question; past it the
+    step's static follow-up is asked (keep it under WeChat's 5-second window)."""
+    analysis_poll_seconds: float = Field(default=5.0, gt=0, le=3600.0)
+    """How often the analysis worker looks for new answers and cases to analyze."""
+    themes_file: Path | None = None
+    """A YAML file of words admins add to the themes, and themes of their own (the shape
+    `cxbot analyze-text --themes` reads); read when the process starts."""
+    analysis_in_app: bool = True
+    """Whether `cxbot serve` works the analysis queue itself (turn off when `cxbot worker`
+    runs instead)."""
+
     telegram_bot_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "CXBOT_TELEGRAM_BOT_TOKEN"),
@@ -261,6 +295,7 @@ class Settings(BaseSettings):
             "metrics_token",
             "telegram_bot_token",
             "telegram_webhook_secret",
+            "openai_api_key",
             "wechat_token",
             "wechat_app_secret",
         ):

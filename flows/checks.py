@@ -96,6 +96,8 @@ def texts_of(flow: Flow) -> Iterator[tuple[Path_, Localized]]:
         if isinstance(step, ChoiceStep):
             for number, choice in enumerate(step.choices):
                 yield (*base, "choices", number, "label"), choice.label
+        if isinstance(step, OpenStep) and step.probe is not None:
+            yield (*base, "probe", "text"), step.probe.text
 
 
 def _successors(flow: Flow, index: int) -> list[tuple[Path_, str]]:

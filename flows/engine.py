@@ -12,6 +12,7 @@ from typing import Any
 
 from flows import language as languages
 from flows import texts
+from flows.analysis import is_vague
 from flows.conditions import evaluate
 from flows.events import (
     AnswerRecorded,
@@ -24,6 +25,7 @@ from flows.events import (
     InterviewStarted,
     LanguageChanged,
     MetricRecorded,
+    ProbeRequested,
     QuestionSkipped,
 )
 from flows.matching import (
@@ -176,8 +178,47 @@ def advance(
         turn.outbound.append(_reask(turn, step, text if inbound.button is None else ""))
         return turn.outcome()
     _record(turn, step, value, text)
+    if isinstance(step, OpenStep) and isinstance(value, str) and _probes(turn, step, value):
+        return turn.outcome()
     _run_from(turn, _next_step(turn, step))
     return turn.outcome()
+
+
+def _probes(turn: _Turn, step: OpenStep, answer: str) -> bool:
+    """Ask the same question once more, in other words, when the answer is too vague to act
+    on and the step allows a follow-up (the service may have it worded by the model)."""
+    probe = step.probe
+    if probe is None or turn.state.probes >= probe.limit or not is_vague(answer):
+        return False
+    if turn.state.status != "active":
+        return False
+    fallback = turn.say(probe.text)
+    turn.state = turn.state.evolve(probes=turn.state.probes + 1)
+    turn.outbound.append(Outbound(fallback, (), "", step.id))
+    turn.events.append(
+        ProbeRequested(
+            step_id=step.id,
+            question=turn.say(step.text),
+            answer=answer,
+            score=_score(turn),
+            language=turn.state.language,
+            fallback=fallback,
+            generate=probe.generate,
+            instructions=probe.instructions,
+            max_chars=probe.max_chars,
+        )
+    )
+    return True
+
+
+def _score(turn: _Turn) -> int | None:
+    """The interview's first score so far (the one a follow-up is about)."""
+    for step in turn.flow.steps:
+        if isinstance(step, ScaleStep):
+            value = turn.state.answers.get(answer_name(step))
+            if isinstance(value, int):
+                return value
+    return None
 
 
 def _alerted(turn: _Turn, step: Step, inbound: Inbound, text: str, alerts: AlertWords) -> bool:
@@ -306,7 +347,7 @@ def _run_from(turn: _Turn, step_id: str | None) -> None:
             return
         else:
             turn.outbound.append(_question(turn, step))
-            turn.state = turn.state.evolve(step_id=step.id, attempts=0)
+            turn.state = turn.state.evolve(step_id=step.id, attempts=0, probes=0)
             return
     turn.events.append(InterviewAbandoned("step-limit"))
     turn.state = turn.state.evolve(status="abandoned", step_id=None)

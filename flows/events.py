@@ -49,6 +49,23 @@ class MetricRecorded(Event):
 
 
 @dataclass(frozen=True)
+class ProbeRequested(Event):
+    """An open answer was too vague: the engine asks `fallback` again on the same step; the
+    service may replace that text with a generated follow-up within its time budget."""
+
+    name: ClassVar[str] = "probe-requested"
+    step_id: str
+    question: str
+    answer: str
+    score: int | None
+    language: str
+    fallback: str
+    generate: bool
+    instructions: str | None
+    max_chars: int
+
+
+@dataclass(frozen=True)
 class AnswerRejected(Event):
     name: ClassVar[str] = "answer-rejected"
     step_id: str

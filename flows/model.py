@@ -126,6 +126,23 @@ class ChoiceStep(_Continues):
     """What to say when the answer matches no option (default: a built-in hint)."""
 
 
+class Probe(_Model):
+    """One follow-up question after an answer too vague to act on ("不好", "bad", "meh")."""
+
+    text: Localized
+    """The follow-up asked when no model is configured, or when the model is slow or its
+    question is refused, e.g. `{zh: 能具体说说吗？, en: Could you tell us more?}`."""
+    generate: bool = True
+    """Let the language model word the follow-up from the question, the score and the answer,
+    in the customer's language (when one is configured); false: always ask `text`."""
+    instructions: str | None = Field(default=None, max_length=500)
+    """Extra guidance for the model, e.g. `Ask whether it was the delivery or the product.`"""
+    limit: int = Field(default=1, ge=1, le=2)
+    """How many follow-ups this question may get in one interview (1 or 2)."""
+    max_chars: int = Field(default=120, ge=20, le=300)
+    """The longest generated follow-up; a longer one is refused and `text` is asked."""
+
+
 class OpenStep(_Continues):
     """An open question: any text is an answer."""
 
@@ -135,6 +152,8 @@ class OpenStep(_Continues):
     """The variable name the text is kept under (default: the step id)."""
     optional: bool = False
     """When true the customer may answer `skip` / `跳过`."""
+    probe: Probe | None = None
+    """Ask once more when the answer is too vague to act on (see `Probe`); omitted: never."""
 
 
 class EndStep(_Step):

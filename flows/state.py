@@ -31,6 +31,8 @@ class ConversationState:
     variables: Mapping[str, str] = field(default_factory=dict)
     """Facts about the customer and channel: customer_name, channel."""
     escalated: bool = False
+    probes: int = 0
+    """Follow-ups asked on the current question after vague answers."""
 
     def evolve(self, **changes: Any) -> ConversationState:
         """A copy with some fields changed."""
@@ -50,6 +52,7 @@ class ConversationState:
             "answers": dict(self.answers),
             "variables": dict(self.variables),
             "escalated": self.escalated,
+            **({"probes": self.probes} if self.probes else {}),
         }
 
     @classmethod
@@ -67,6 +70,7 @@ class ConversationState:
             answers=dict(data.get("answers", {})),
             variables=dict(data.get("variables", {})),
             escalated=data.get("escalated", False),
+            probes=data.get("probes", 0),
         )
 
 

@@ -30,6 +30,7 @@ from flows.model import (
     Choice,
     EscalationRule,
     Flow,
+    Probe,
     ScaleLabels,
     Start,
 )
@@ -39,6 +40,7 @@ from flows.scores import parse_score
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FLOW_MODELS: tuple[type[BaseModel], ...] = (
     Flow,
+    Probe,
     Start,
     EscalationRule,
     ScaleLabels,

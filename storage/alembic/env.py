@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
+import storage.analysis_tables  # registers the analysis queue, results and token usage
 import storage.flow_tables  # registers the flow publication, status and draft tables
 import storage.loop_tables  # registers the closed loop's notice and webhook tables
 import storage.models  # registers the tables
