@@ -11,6 +11,7 @@ from flows import engine
 from flows.events import InterviewAbandoned
 from flows.state import ConversationState
 from storage import queries
+from storage.database import reading
 
 if TYPE_CHECKING:
     from cxbot.conversations import ConversationService
@@ -56,11 +57,11 @@ async def expire_idle(service: ConversationService, *, batch: int = 500) -> int:
     now = service.clock()
     closed = 0
     while True:
-        async with service.sessions() as session:
-            candidates = await queries.overdue_conversations(session=session, now=now, limit=batch)
+        async with reading(service.sessions) as session:  # never SQLite's write lock
+            overdue = await queries.overdue_conversations(session=session, now=now, limit=batch)
+            candidates = [row.id or 0 for row in overdue]
         for candidate in candidates:
-            assert candidate.id is not None
-            closed += await _expire_one(service, candidate.id, now)
+            closed += await _expire_one(service, candidate, now)
         if len(candidates) < batch:
             return closed
 

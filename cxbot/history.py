@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.channel import History, Line
 from cxbot.envelopes import outbound_from_row
 from storage import queries
-from storage.database import Sessions
+from storage.database import Sessions, reading
 from storage.models import Message
 
 
@@ -28,7 +28,7 @@ async def history(
     flow_id: str | None = None,
 ) -> History:
     """Messages after `after_id`, the open interview, and the latest one on `flow_id`."""
-    async with sessions() as session:
+    async with reading(sessions) as session:  # one snapshot; never SQLite's write lock
         customer = await queries.find_customer(
             session=session, channel=channel, external_id=customer_ref
         )
@@ -45,9 +45,9 @@ async def history(
             if flow_id is not None
             else None
         )
-    return History(
-        tuple(_line(row) for row in rows),
-        conversation.flow_id if conversation else None,
-        conversation.status if conversation else None,
-        latest.status if latest else None,
-    )
+        return History(
+            tuple(_line(row) for row in rows),
+            conversation.flow_id if conversation else None,
+            conversation.status if conversation else None,
+            latest.status if latest else None,
+        )

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from cxbot import handoff_texts
 from storage import handoffs, queries
+from storage.database import reading
 from storage.models import Escalation
 
 if TYPE_CHECKING:
@@ -30,12 +31,12 @@ async def tell_unattended(service: ConversationService, *, batch: int = 100) -> 
     now = service.clock()
     told = 0
     for _ in range(1000):  # every due case leaves the list once looked at: no endless loop
-        async with service.sessions() as session:
-            cases = await handoffs.unattended(session=session, now=now, limit=batch)
-        for case in cases:
-            assert case.id is not None
+        async with reading(service.sessions) as session:  # never SQLite's write lock
+            found = await handoffs.unattended(session=session, now=now, limit=batch)
+            cases = [(case.id or 0, case.conversation_id) for case in found]
+        for case_id, conversation_id in cases:
             async with service.writer.transaction() as session:
-                told += await _tell_one(session, service, case.id, case.conversation_id, now)
+                told += await _tell_one(session, service, case_id, conversation_id, now)
         if len(cases) < batch:
             break
     return told
