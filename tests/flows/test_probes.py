@@ -181,7 +181,7 @@ def test_the_shipped_nps_probes_a_vague_detractor_once(
 
 @pytest.mark.parametrize(
     ("language", "answer"),
-    [("zh", "客服回复太慢了，等了三天"), ("en", "The refund took three weeks")],
+    [("zh", "客服回复太慢了，等了三天"), ("en", "The parcel came two weeks late")],
 )
 def test_the_shipped_nps_does_not_probe_a_concrete_reason(language: str, answer: str) -> None:
     t = Chat(NPS, hints=(language,))
