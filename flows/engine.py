@@ -186,9 +186,12 @@ def advance(
 
 def _probes(turn: _Turn, step: OpenStep, answer: str) -> bool:
     """Ask the same question once more, in other words, when the answer is too vague to act
-    on and the step allows a follow-up (the service may have it worded by the model)."""
+    on and the step allows a follow-up (the service may have it worded by the model). A
+    customer who declined ("跳过", "skip", "没有" on a required question) is not asked again."""
     probe = step.probe
     if probe is None or turn.state.probes >= probe.limit or not is_vague(answer):
+        return False
+    if matches_keyword(answer, SKIP_KEYWORDS):
         return False
     if turn.state.status != "active":
         return False

@@ -423,7 +423,7 @@ async def test_messages_to_one_chat_are_paced(
     interval = served[0].state.telegram.pacer.interval
     await alice.says("/start")
     await alice.taps("4")
-    await alice.says("slow")  # the handoff text and the wait message: two sends
+    await alice.says("delivery was slow")  # the handoff text and the wait message: two sends
     times = [c.at for c in fake.sent(alice.chat_id)]
     assert len(times) == 4
     gaps = [b - a for a, b in itertools.pairwise(times)]

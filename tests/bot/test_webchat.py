@@ -587,7 +587,7 @@ async def test_restart_starts_a_handed_off_conversation_again(
     await open_page(client)
     await post(client, {"start": True, "lang": "zh"})
     await post(client, {"text": "2"})
-    handed = await post(client, {"text": "太慢了"})
+    handed = await post(client, {"text": "物流太慢了"})
     assert "interview-handed-off" in handed["events"]
     history = (await client.get("/chat/nps/messages")).json()
     assert (history["open"], history["status"], history["flow_status"]) == (

@@ -51,7 +51,8 @@ async def test_the_stream_sees_what_another_process_stored(tmp_path: Path, db_ur
             httpx.AsyncClient(base_url=desk_side.url, timeout=10, headers=HEADERS) as api,
         ):
             await web.get("/chat/nps?lang=zh")
-            for n, body in enumerate(({"start": True}, {"text": "1"}, {"text": "太差了"})):
+            bodies = ({"start": True}, {"text": "1"}, {"text": "太差了，客服一直不回消息"})
+            for n, body in enumerate(bodies):
                 sent = await web.post(
                     "/chat/nps/messages", json={**body, "client_id": f"stream-{n:04d}"}
                 )
