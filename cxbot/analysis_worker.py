@@ -25,7 +25,7 @@ from flows.model import OpenStep, Step
 from flows.registry import FlowRegistry
 from flows.texts import pick
 from storage import analysis as queue
-from storage import queries
+from storage import queries, themes
 from storage.analysis_tables import AnalysisJob, AnswerAnalysis, EscalationSummary
 from storage.database import Sessions, reading
 from storage.models import Answer, Conversation, Escalation, Message
@@ -164,6 +164,8 @@ class AnalysisWorker:
         """Work the jobs that are due now (at most `limit`)."""
         async with reading(self.sessions) as session:
             ids = await queue.due(session=session, now=self.clock(), lease=self.lease, limit=limit)
+            if ids:  # the admins' theme words as they are now: edits apply without a restart
+                self.analyst.book = await themes.book(session=session, base=self.analyst.base)
         done = failed = 0
         for job_id in ids:
             async with self.writer.transaction() as session:

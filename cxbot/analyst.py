@@ -38,7 +38,11 @@ class Analyst:
 
     def __init__(self, model: LanguageModel | None, book: ThemeBook | None = None) -> None:
         self.model = model
-        self.book = book or default_book()
+        self.base = book or default_book()
+        """The default themes and CXBOT_THEMES_FILE's."""
+        self.book = self.base
+        """`base` with the admins' words from the database (the worker refreshes it per
+        batch: `storage.themes.book`)."""
 
     def offline(self, text: str) -> Reading:
         """The offline analyzer's reading (deterministic; no I/O)."""

@@ -23,12 +23,23 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class AddedWord:
+    """A word an admin added, who and when."""
+
+    word: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Stored:
     """What admins stored, as `ThemeBook.extended` data (by key: new themes follow the base
     book's in alphabetical order), and which keys they created."""
 
     data: dict[str, dict[str, Any]]
     created: frozenset[str]
+    added: dict[str, list[AddedWord]]
+    """Each theme's admins' words, oldest first."""
 
 
 async def stored(*, session: AsyncSession) -> Stored:
@@ -46,9 +57,11 @@ async def stored(*, session: AsyncSession) -> Stored:
         data[setting.key] = entry
         if setting.created:
             created.add(setting.key)
+    added: dict[str, list[AddedWord]] = {}
     for word in words:
         data.setdefault(word.key, {"words": []})["words"].append(word.word)
-    return Stored(data, frozenset(created))
+        added.setdefault(word.key, []).append(AddedWord(word.word, word.added_by, word.added_at))
+    return Stored(data, frozenset(created), added)
 
 
 def book_with(base: ThemeBook, data: dict[str, dict[str, Any]]) -> ThemeBook:
