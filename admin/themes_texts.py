@@ -32,6 +32,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "themes.remove_word": "删除",
         "themes.remove_word.label": "删除词：{word}",
         "themes.save_labels": "保存名称",
+        "themes.edit_labels": "名称：{zh} / {en}（修改）",
         "themes.created": "管理员新建",
         "themes.remove_theme": "删除此主题",
         "themes.remove_theme.confirm": "删除主题 {theme} 及其所有词？已分析的回答仍保留该主题键。",
@@ -93,6 +94,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "themes.remove_word": "Remove",
         "themes.remove_word.label": "Remove the word {word}",
         "themes.save_labels": "Save labels",
+        "themes.edit_labels": "Labels: {zh} / {en} (change)",
         "themes.created": "made by an admin",
         "themes.remove_theme": "Remove this theme",
         "themes.remove_theme.confirm": (

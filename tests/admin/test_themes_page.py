@@ -60,7 +60,7 @@ async def test_everyone_signed_in_reads_only_admins_edit(
     refused = await anonymous.post(PAGE + "/delivery/words", {"words": "闪送"})
     assert refused.status_code in (303, 403)
     admin = await signed_in["admin"].get(PAGE + "?lang=zh")
-    assert 'action="/admin/insights/themes/delivery/words"' in admin.text
+    assert 'action="/admin/insights/themes/delivery/words#theme-delivery"' in admin.text
     assert "cxbot analyze --since 2026-11-01 --redo" in admin.text
     assert await stored_words(app) == []
     insights = await signed_in["viewer"].get("/admin/insights?lang=en")
