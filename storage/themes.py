@@ -118,6 +118,7 @@ async def set_labels(
     setting = await session.get(ThemeSetting, key)
     if setting is None:
         setting = ThemeSetting(key=key, created=created)
+    setting.created = setting.created or created  # labels kept for a theme that left the file
     setting.label_zh, setting.label_en = label_zh, label_en
     setting.updated_at, setting.updated_by = now, by[:64]
     session.add(setting)
