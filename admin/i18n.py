@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from admin import desk_texts, flow_texts, insights_texts, transcript_texts
+from admin import desk_texts, flow_texts, insights_texts, themes_texts, transcript_texts
 from admin.loop_texts import LOOP_TEXTS
 
 Language = Literal["zh", "en"]
@@ -312,6 +312,8 @@ for _language, _texts in LOOP_TEXTS.items():
 for _language in LANGUAGES:  # the flow studio (admin/flow_texts.py)
     TEXTS[_language].update(flow_texts.TEXTS[_language])
 for _language, _texts in insights_texts.TEXTS.items():  # the insights page
+    TEXTS[_language].update(_texts)  # type: ignore[index]
+for _language, _texts in themes_texts.TEXTS.items():  # the theme words page
     TEXTS[_language].update(_texts)  # type: ignore[index]
 
 

@@ -17,7 +17,8 @@ from starlette.responses import Response
 from admin import insights
 from admin.access import Principal, page_role
 from admin.rendering import language_of, render
-from storage import analysis, dashboard, model_usage
+from flows.analysis import ThemeBook
+from storage import analysis, dashboard, model_usage, themes
 from storage.database import Sessions, reading
 from storage.insights import FILTERS, AnalyzedAnswer, analyzed
 
@@ -110,11 +111,17 @@ def router(
     sessions: Sessions,
     *,
     clock: Callable[[], datetime],
-    labels: Callable[[str], Mapping[str, str]],
+    book: ThemeBook,
     model: ModelInfo,
 ) -> APIRouter:
-    """The insights pages; `labels(language)` gives each theme key's label."""
+    """The insights pages; `book` is the default themes and CXBOT_THEMES_FILE's, the admins'
+    words and labels from the database are read per request."""
     pages = APIRouter(include_in_schema=False)
+
+    async def labels(language: str) -> dict[str, str]:
+        async with reading(sessions) as session:
+            effective = await themes.book(session=session, base=book)
+        return {t.key: t.label(language) for t in effective.themes}
 
     async def rows_of(period: Period, theme: str | None = None) -> list[AnalyzedAnswer]:
         since, until = period.bounds
@@ -133,7 +140,7 @@ def router(
         choices = await options()
         period = period_of(request, clock().date(), choices)
         rows = await rows_of(period)
-        names = labels(language_of(request))
+        names = await labels(language_of(request))
         usage: list[model_usage.DayUsage] = []
         jobs: dict[str, int] = {}
         if principal.can("admin"):
@@ -159,7 +166,7 @@ def router(
         """The answers citing one theme in the period, newest first."""
         period = period_of(request, clock().date(), await options())
         rows = await rows_of(period, theme=key)
-        names = labels(language_of(request))
+        names = await labels(language_of(request))
         context = {"period": period, "key": key, "label": names.get(key, key), "rows": rows[:500]}
         return render(request, "insight_theme.html", context, status_code=200)
 

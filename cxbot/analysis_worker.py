@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,7 +26,7 @@ from flows.model import OpenStep, Step
 from flows.registry import FlowRegistry
 from flows.texts import pick
 from storage import analysis as queue
-from storage import queries
+from storage import queries, themes
 from storage.analysis_tables import AnalysisJob, AnswerAnalysis, EscalationSummary
 from storage.database import Sessions, reading
 from storage.models import Answer, Conversation, Escalation, Message
@@ -77,6 +78,8 @@ class AnalysisWorker:
         """Longer than one job's calls with their retries and backoff: a worker that died
         mid-job lets another take it over after this."""
         self._steps: dict[tuple[str, str, str], Step | None] = {}
+        self._flow_themes: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        """Each flow version's own theme words (`themes:` in the flow file)."""
 
     @property
     def summarizes(self) -> bool:
@@ -102,6 +105,8 @@ class AnalysisWorker:
                 if loaded is None
                 else next((s for s in loaded.flow.steps if s.id == step_id), None)
             )
+            if loaded is not None:
+                self._flow_themes[(flow_id, version)] = loaded.flow.themes
             self._steps[key] = found
         return self._steps[key]
 
@@ -164,6 +169,8 @@ class AnalysisWorker:
         """Work the jobs that are due now (at most `limit`)."""
         async with reading(self.sessions) as session:
             ids = await queue.due(session=session, now=self.clock(), lease=self.lease, limit=limit)
+            if ids:  # the admins' theme words as they are now: edits apply without a restart
+                self.analyst.book = await themes.book(session=session, base=self.analyst.base)
         done = failed = 0
         for job_id in ids:
             async with self.writer.transaction() as session:
@@ -257,8 +264,13 @@ class AnalysisWorker:
             )
             score = scored.first()
             text, language = answer.text, answer.language  # read before the snapshot ends
+            flow_key = (answer.flow_id, conversation.flow_version)
         question = "" if step is None else pick(step.text, language, language)
-        found = await self.analyst.read(text, question=question, score=score)
+        book = self.analyst.book
+        own = self._flow_themes.get(flow_key)
+        if own:  # the flow's own words on top (an entry that does not fit: logged, left out)
+            book = themes.book_with(book, own)
+        found = await self.analyst.read(text, question=question, score=score, book=book)
         return AnswerAnalysis(
             answer_id=answer_id,
             themes=list(found.analysis.themes),

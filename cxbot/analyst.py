@@ -38,26 +38,39 @@ class Analyst:
 
     def __init__(self, model: LanguageModel | None, book: ThemeBook | None = None) -> None:
         self.model = model
-        self.book = book or default_book()
+        self.base = book or default_book()
+        """The default themes and CXBOT_THEMES_FILE's."""
+        self.book = self.base
+        """`base` with the admins' words from the database (the worker refreshes it per
+        batch: `storage.themes.book`)."""
 
-    def offline(self, text: str) -> Reading:
+    def offline(self, text: str, book: ThemeBook | None = None) -> Reading:
         """The offline analyzer's reading (deterministic; no I/O)."""
-        return Reading(analyze(text, self.book), FALLBACK, FALLBACK, FALLBACK_VERSION)
+        return Reading(analyze(text, book or self.book), FALLBACK, FALLBACK, FALLBACK_VERSION)
 
-    async def read(self, text: str, *, question: str = "", score: int | None = None) -> Reading:
+    async def read(
+        self,
+        text: str,
+        *,
+        question: str = "",
+        score: int | None = None,
+        book: ThemeBook | None = None,
+    ) -> Reading:
         """The model's reading of an answer, else the fallback's (the offline analyzer runs in
-        a thread: a few milliseconds per answer, a second to load its dictionary once)."""
+        a thread: a few milliseconds per answer, a second to load its dictionary once);
+        `book`: this answer's themes (a flow's own words), else the analyst's."""
+        book = book or self.book
         if self.model is None:
-            return await asyncio.to_thread(self.offline, text)
-        labels = {t.key: f"{t.label_zh} / {t.label_en}" for t in self.book.themes}
+            return await asyncio.to_thread(self.offline, text, book)
+        labels = {t.key: f"{t.label_zh} / {t.label_en}" for t in book.themes}
         try:
             verdict = await self.model.analyze(
                 answer=text, question=question, score=score, themes=labels
             )
         except ModelUnavailable as exc:
             log.info("answer read offline: %s", exc)
-            return await asyncio.to_thread(self.offline, text)
-        order = {key: i for i, key in enumerate(self.book.keys())}
+            return await asyncio.to_thread(self.offline, text, book)
+        order = {key: i for i, key in enumerate(book.keys())}
         themes = tuple(sorted(set(verdict.themes), key=order.__getitem__))
         return Reading(
             TextAnalysis(themes=themes, sentiment=verdict.sentiment, vague=verdict.vague),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from admin import insights_page
+from admin import insights_page, themes_page
 from cxbot.analysis_worker import AnalysisWorker
 from cxbot.analyst import Analyst
 from cxbot.analyze_text import book_from_file
@@ -104,12 +104,15 @@ def install(app: FastAPI, runtime: Runtime) -> Intelligence:
         clock=service.clock,
     )
     app.state.intelligence = intelligence
-    book = intelligence.analyst.book
+    book = intelligence.analyst.base
+    app.include_router(
+        themes_page.router(service.sessions, writer=service.writer, clock=service.clock, book=book)
+    )
     app.include_router(
         insights_page.router(
             service.sessions,
             clock=service.clock,
-            labels=lambda language: {t.key: t.label(language) for t in book.themes},
+            book=book,
             model=insights_page.ModelInfo(
                 intelligence.model.name if intelligence.model else None,
                 settings.llm_daily_tokens,

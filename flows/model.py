@@ -7,7 +7,7 @@ Every field here is something a CX manager writes, so every field has a docstrin
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -234,6 +234,18 @@ class Flow(_Model):
     """Rules that escalate to an agent after an answer, e.g. any NPS detractor."""
     steps: list[Step] = Field(min_length=1)
     """The steps, asked from the first one down unless a `next` says otherwise."""
+    themes: dict[str, dict[str, Any]] = {}
+    """Theme words for this flow's open answers, on top of the app's theme book: `delivery:
+    {words: [闪送]}` adds words to a theme, `warranty: {label_zh: 保修, label_en: Warranty,
+    words: [保修, warranty]}` adds a theme (the shape of CXBOT_THEMES_FILE)."""
+
+    @field_validator("themes")
+    @classmethod
+    def _themes(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from flows.analysis.themes import default_book  # the analyzer's own rules
+
+        default_book().extended(value)  # ThemeBookError (a ValueError) names key and field
+        return value
 
     @field_validator("timeout")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Literal
 
 import flows.analysis.lexicon as lexicon
@@ -46,7 +46,7 @@ class _Index:
     vocabulary: Vocabulary
 
 
-@cache
+@lru_cache(maxsize=8)  # a process keeps the few books it uses (admins edit words)
 def _index(book: ThemeBook) -> _Index:
     strong: dict[str, set[str]] = {}
     weak: dict[str, set[str]] = {}

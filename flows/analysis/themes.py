@@ -13,7 +13,13 @@ THEME_KEY = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 class ThemeBookError(ValueError):
-    """Theme data an admin wrote is malformed (the message says where and why)."""
+    """Theme data an admin wrote is malformed (the message says where and why; `key` and
+    `field` say it to a program: `key`, `entry`, `words`, `label_zh` or `label_en`)."""
+
+    def __init__(self, message: str, *, key: object = None, field: str = "entry") -> None:
+        super().__init__(message)
+        self.key = key
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -66,21 +72,29 @@ class ThemeBook:
 
 def _with_entry(themes: list[Theme], key: object, entry: object) -> list[Theme]:
     if not isinstance(key, str) or not THEME_KEY.fullmatch(key):
-        raise ThemeBookError(f"theme {key!r}: a key is lower-case ascii like `delivery`")
+        raise ThemeBookError(
+            f"theme {key!r}: a key is lower-case ascii like `delivery`", key=key, field="key"
+        )
     if not isinstance(entry, Mapping):
-        raise ThemeBookError(f"theme {key!r}: expected a mapping with `words` and labels")
+        raise ThemeBookError(f"theme {key!r}: expected a mapping with `words` and labels", key=key)
     unknown = set(entry) - {"words", "label_zh", "label_en"}
     if unknown:
         raise ThemeBookError(
-            f"theme {key!r}: unknown field(s) {', '.join(sorted(map(str, unknown)))}"
+            f"theme {key!r}: unknown field(s) {', '.join(sorted(map(str, unknown)))}", key=key
         )
     words = entry.get("words", [])
-    if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
-        raise ThemeBookError(f"theme {key!r}: `words` must be a list of non-empty texts")
+    if not isinstance(words, list) or not all(
+        isinstance(w, str) and w.strip().lstrip("~").strip() for w in words
+    ):
+        raise ThemeBookError(
+            f"theme {key!r}: `words` must be a list of non-empty texts", key=key, field="words"
+        )
     labels = {name: entry.get(name) for name in ("label_zh", "label_en")}
     for name, label in labels.items():
         if label is not None and (not isinstance(label, str) or not label.strip()):
-            raise ThemeBookError(f"theme {key!r}: `{name}` must be a non-empty text")
+            raise ThemeBookError(
+                f"theme {key!r}: `{name}` must be a non-empty text", key=key, field=name
+            )
     cleaned = tuple(w.strip() for w in words)
     for i, theme in enumerate(themes):
         if theme.key == key:
@@ -92,7 +106,10 @@ def _with_entry(themes: list[Theme], key: object, entry: object) -> list[Theme]:
             )
             return themes
     if labels["label_zh"] is None or labels["label_en"] is None:
-        raise ThemeBookError(f"theme {key!r}: a new theme needs `label_zh` and `label_en`")
+        missing = "label_zh" if labels["label_zh"] is None else "label_en"
+        raise ThemeBookError(
+            f"theme {key!r}: a new theme needs `label_zh` and `label_en`", key=key, field=missing
+        )
     return [*themes, Theme(key, labels["label_zh"], labels["label_en"], cleaned)]
 
 

@@ -12,6 +12,7 @@ import storage.loop_tables  # registers the closed loop's notice and webhook tab
 import storage.models  # registers the tables
 import storage.nonces  # registers the webhook_nonce table
 import storage.server_secrets  # registers the server_secret table
+import storage.theme_tables  # registers the admins' theme words
 import storage.tokens  # noqa: F401 - registers the platform_token table
 
 target_metadata = SQLModel.metadata
