@@ -88,13 +88,14 @@ async def test_an_outage_is_counted_with_its_reason_class(
             assert_outage(
                 await client.post("/chat/nps/messages", json={"client_id": VISITOR, "start": True})
             )
-            assert_outage(await client.get("/chat/nps/messages"))
+            # a read takes no write lock (a deferred snapshot): the history is served
+            assert (await client.get("/chat/nps/messages")).status_code == 200
             text, during = await scrape(client)  # the queue cannot be read: said, not hung
         assert value(during, "cxbot_outbox_query_ok") == 0
         assert "cxbot_outbox_waiting_messages" not in text
         _, after = await scrape(client)
     assert value(after, "cxbot_inbound_messages_total", channel="web", outcome="unavailable") == 1
-    assert value(after, "cxbot_database_outages_total", reason="locked") == 2
+    assert value(after, "cxbot_database_outages_total", reason="locked") == 1
     assert label_values(after, "reason") == {"locked"}
     assert value(after, "cxbot_outbox_query_ok") == 1
 

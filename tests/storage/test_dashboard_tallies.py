@@ -73,7 +73,7 @@ async def test_real_interviews_are_tallied_and_match_a_hand_count(
             clock.advance(seconds=5)
             await customer.says(score)
             clock.advance(seconds=5)
-            await customer.says("because")
+            await customer.says("the delivery was late")  # concrete: no follow-up
     quiet = Customer(service, "quiet", channel="web")
     await quiet.starts("nps", language="zh")  # never answers
     await assert_tallies_match(sessions)
