@@ -125,7 +125,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "快递|物流|配送|送货|发货|到货|收货|收到货|派送|派件|快递员|快递小哥|配送员|送餐|骑手"
         "|包裹|运输|寄送|寄到|送到|送来|签收|出货|运送|送达|顺丰|中通|圆通|韵达|申通|邮政|ems"
         "|菜鸟|驿站|包装|外包装|丢件|物流信息|单号|极速达|次日达|当日达|送错|送得|送|外卖|~收到"
-        "|~才到|~到了|~就到|~寄|~货|待发货|送餐员|快递公司|送货员|~包|配送费"
+        "|~才到|~到了|~就到|~还没到|~没收到|~未收到|~收不到|~冇收到|~寄|~货|待发货|送餐员|快递公司"
+        "|送货员|~包|配送费"
         "|~盒子|~箱子|压扁|送餐慢|外卖员|跑腿小哥|自提点|快递柜|丰巢|派件员|物流公司|发快递"
         "|寄快递|packed|packing|well packed|wrapped|delivery|deliver|delivered|delivering"
         "|shipping|ship|shipped|shipment|courier"
@@ -194,7 +195,8 @@ DEFAULT_THEMES: tuple[Theme, ...] = (
         "|responses|right away|wait time|waiting time|~seen|~forever|callback"
         "|call back|~slow to respond"
         "|lines|queues|long line|long lines"
-        "|随到随办|picked up the phone|pick up the phone",
+        "|随到随办|picked up the phone|pick up the phone|打不通|接不通|没人理|冇人理"
+        "|answers the phone|answer the phone|answered the phone",
     ),
     _theme(
         "resolution",
