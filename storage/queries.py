@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +19,7 @@ from storage.models import (
     Event,
     FlowVersion,
     Message,
+    utcnow,
 )
 
 OPEN_STATUSES = ("active", "handed_off")
@@ -119,8 +121,13 @@ async def save_flow_version(
     """Keep the text of a flow version (once) so pinned conversations can reload it; True
     when it was stored already (committed by an earlier transaction)."""
     if await session.get(FlowVersion, (flow_id, version)) is None:
-        session.add(FlowVersion(flow_id=flow_id, version=version, source=source))
-        await session.flush()
+        # another process may be storing the same version right now: wait for it and keep
+        # theirs, rather than fail this customer's transaction on the primary key
+        connection = await session.connection()
+        table = FlowVersion.__table__  # type: ignore[attr-defined]
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        values = {"flow_id": flow_id, "version": version, "source": source, "created_at": utcnow()}
+        await connection.execute(dialect.insert(table).values(values).on_conflict_do_nothing())
         return False
     return True
 
